@@ -1,0 +1,131 @@
+"""Maps on cartopy axes with offline Natural Earth data.
+
+Cartopy downloads Natural Earth on first use, which fails without internet. The repository ships
+the 110m/50m shapefiles in ``data/natural_earth/shapefiles`` (public domain); :func:`configure_cartopy`
+points cartopy there before any feature is drawn.
+
+Public names: :func:`configure_cartopy`, :func:`map_axes`, :func:`plot_map`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+
+from ..config import data_dir
+from ..errors import DataError, MissingOptionalDependency
+
+__all__ = ["configure_cartopy", "map_axes", "plot_map", "natural_earth_dir"]
+
+
+def natural_earth_dir() -> Path:
+    """Return the folder that holds ``shapefiles/natural_earth/...`` (cartopy's layout)."""
+    env = os.environ.get("CARTOPY_DATA_DIR")
+    return Path(env) if env else data_dir() / "natural_earth"
+
+
+def configure_cartopy():
+    """Point cartopy at the shipped Natural Earth shapefiles; return the ``cartopy`` module.
+
+    Raises
+    ------
+    MissingOptionalDependency
+        If cartopy is not installed.
+    DataError
+        If the shipped shapefiles are missing.
+    """
+    try:
+        import cartopy
+    except ImportError as err:  # pragma: no cover - exercised only without cartopy
+        raise MissingOptionalDependency("maps need cartopy: pip install -e '.[plot]'") from err
+    folder = natural_earth_dir()
+    coast = folder / "shapefiles" / "natural_earth" / "physical" / "ne_50m_coastline.shp"
+    if not coast.exists():
+        raise DataError(f"{coast}: Natural Earth shapefile not found; expected the shipped copy under "
+                        f"{folder}/shapefiles/natural_earth (see data/natural_earth/SOURCE.md)")
+    cartopy.config["pre_existing_data_dir"] = str(folder)
+    cartopy.config["data_dir"] = str(folder)
+    return cartopy
+
+
+def map_axes(nrows: int = 1, ncols: int = 1, *, extent: tuple[float, float, float, float] | None = None,
+             figsize: tuple[float, float] | None = None, resolution: str = "50m"):
+    """Create a grid of PlateCarree map axes with coastlines and borders drawn offline.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Grid of panels.
+    extent : (lon0, lon1, lat0, lat1), optional
+        Map extent in degrees.
+    figsize : (float, float), optional
+        Figure size in inches (default 4.2 in per column, 3.6 in per row).
+    resolution : {"110m", "50m"}
+        Natural Earth scale (only these two are shipped).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : numpy.ndarray of cartopy GeoAxes, shape (nrows, ncols)
+    """
+    configure_cartopy()
+    import cartopy.crs as ccrs
+    import cartopy.feature as cfeature
+
+    if resolution not in ("110m", "50m"):
+        raise ValueError(f"resolution {resolution!r} not shipped; valid: '110m', '50m'")
+    figsize = figsize or (4.2 * ncols, 3.6 * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False,
+                             subplot_kw={"projection": ccrs.PlateCarree()})
+    for ax in axes.flat:
+        if extent is not None:
+            ax.set_extent(extent, crs=ccrs.PlateCarree())
+        ax.add_feature(cfeature.COASTLINE.with_scale(resolution), linewidth=0.6)
+        ax.add_feature(cfeature.BORDERS.with_scale(resolution), linewidth=0.4, linestyle=":")
+        gl = ax.gridlines(draw_labels=True, linewidth=0.3, alpha=0.5)
+        gl.top_labels = gl.right_labels = False
+        gl.xlabel_style = gl.ylabel_style = {"size": 7}
+    return fig, axes
+
+
+def plot_map(ax, da: xr.DataArray, *, cmap: str | None = None, vmin: float | None = None,
+             vmax: float | None = None, cbar_label: str | None = None, title: str | None = None,
+             center: float | None = None):
+    """Draw a 2-D ``(lat, lon)`` DataArray on a map axis with a colour bar labelled with its units.
+
+    Parameters
+    ----------
+    ax : cartopy GeoAxes
+    da : xr.DataArray
+        2-D field with ``lat`` and ``lon`` coordinates (degrees); ``attrs["units"]`` labels the colour bar.
+    center : float, optional
+        Make the colour scale symmetric about this value (for errors).
+
+    Returns
+    -------
+    matplotlib.collections.QuadMesh
+    """
+    import cartopy.crs as ccrs
+
+    if da.ndim != 2 or "lat" not in da.coords or "lon" not in da.coords:
+        raise DataError(f"plot_map: {da.name!r} must be 2-D with lat/lon coordinates, got dims {da.dims}")
+    if center is not None and vmin is None and vmax is None:
+        span = float(np.nanmax(np.abs(da.values - center)))
+        vmin, vmax = center - span, center + span
+    mesh = ax.pcolormesh(da["lon"], da["lat"], da.transpose("lat", "lon").values, cmap=cmap, vmin=vmin,
+                         vmax=vmax, shading="auto", transform=ccrs.PlateCarree())
+    label = cbar_label
+    if label is None:
+        name = da.attrs.get("long_name", da.name or "")
+        units = da.attrs.get("units", "")
+        label = f"{name} [{units}]" if units else str(name)
+    cb = ax.figure.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02)
+    cb.set_label(label, fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return mesh
