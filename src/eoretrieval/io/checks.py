@@ -108,7 +108,7 @@ def require_finite(da: xr.DataArray, *, dim: str | None = None, source: str | No
     other = [d for d in da.dims if d != dim]
     ok = np.isfinite(da).any(other) if other else np.isfinite(da)
     if not bool(ok.all()):
-        bad = da[dim].values[~ok.values][:5]
+        bad = [v.item() if hasattr(v, "item") else v for v in da[dim].values[~ok.values][:5]]
         raise DataError(f"{src}: variable {da.name!r} is all-NaN at {dim}={list(bad)}; "
                         "expected at least one valid value per scene")
     return da

@@ -14,7 +14,28 @@ import xarray as xr
 from ..errors import DataError
 from .interface import postprocess_reader
 
-__all__ = ["read_netcdf", "read_csv_table", "read_shapefile"]
+__all__ = ["read_netcdf", "read_csv_table", "read_shapefile", "check_netcdf_complete"]
+
+
+def check_netcdf_complete(path: Path) -> None:
+    """Raise :class:`DataError` if a netCDF-3 (classic/64-bit offset) file is truncated.
+
+    netCDF-C opens a truncated classic file without complaint and returns fill values for the
+    missing bytes; parsing the whole file with :mod:`scipy.io` (no memory map) detects the short read.
+    netCDF-4/HDF5 files report truncation themselves when opened.
+    """
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:3] != b"CDF":
+        return
+    from scipy.io import netcdf_file
+
+    try:
+        with netcdf_file(path, "r", mmap=False) as nc:
+            nc.variables.keys()
+    except (ValueError, TypeError, OSError) as err:
+        raise DataError(f"{path}: truncated or corrupt netCDF-3 file; expected the full data section "
+                        f"of every variable ({type(err).__name__}: {err})") from err
 
 
 @postprocess_reader()
@@ -40,6 +61,7 @@ def read_netcdf(path: Path, *, variables: list[str] | None = None, engine: str |
     DataError
         File missing, truncated, or a requested variable absent.
     """
+    check_netcdf_complete(path)
     with xr.open_dataset(path, engine=engine) as ds:
         if variables is not None:
             missing = [v for v in variables if v not in ds]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from .generic import check_netcdf_complete
 from .interface import postprocess_reader
 
 __all__ = ["read_era_interim_monthly"]
@@ -34,6 +35,7 @@ def read_era_interim_monthly(path: Path) -> xr.Dataset:
     ----------
     :cite:`dee2011`
     """
+    check_netcdf_complete(path)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"variable '.*' has non-conforming '_FillValue'")
         with xr.open_dataset(path) as ds:

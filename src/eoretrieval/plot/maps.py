@@ -19,7 +19,7 @@ import xarray as xr
 from ..config import data_dir
 from ..errors import DataError, MissingOptionalDependency
 
-__all__ = ["configure_cartopy", "map_axes", "plot_map", "natural_earth_dir"]
+__all__ = ["configure_cartopy", "map_axes", "plot_map", "plot_wind", "natural_earth_dir"]
 
 
 def natural_earth_dir() -> Path:
@@ -129,3 +129,25 @@ def plot_map(ax, da: xr.DataArray, *, cmap: str | None = None, vmin: float | Non
     if title:
         ax.set_title(title, fontsize=9)
     return mesh
+
+
+def plot_wind(ax, u: xr.DataArray, v: xr.DataArray, *, stride: int = 3, scale: float | None = None,
+              key_speed: float = 10.0, color: str = "k"):
+    """Draw wind arrows for ``(lat, lon)`` fields ``u``, ``v`` (m s-1) every ``stride`` points, with a key.
+
+    Returns
+    -------
+    matplotlib.quiver.Quiver
+    """
+    import cartopy.crs as ccrs
+
+    for comp in (u, v):
+        if comp.attrs.get("units") not in ("m s-1", "m s**-1", "m/s"):
+            raise DataError(f"plot_wind: {comp.name!r} has units {comp.attrs.get('units')!r}, expected 'm s-1'")
+    sub = dict(lat=slice(None, None, stride), lon=slice(None, None, stride))
+    uu, vv = u.isel(sub), v.isel(sub)
+    q = ax.quiver(uu["lon"].values, uu["lat"].values, uu.transpose("lat", "lon").values,
+                  vv.transpose("lat", "lon").values, transform=ccrs.PlateCarree(), scale=scale,
+                  color=color, width=0.003)
+    ax.quiverkey(q, 0.80, -0.12, key_speed, f"{key_speed:g} m s$^{{-1}}$", labelpos="E", fontproperties={"size": 7})
+    return q

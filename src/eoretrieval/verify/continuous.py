@@ -42,7 +42,7 @@ def _prepare(pred, truth, dim, weights, skipna):
 
 def _wmean(field, w, dims, skipna):
     num = (field.where(w > 0, 0.0) if skipna else field) * w
-    return num.sum(dims) / w.sum(dims)
+    return num.sum(dims, skipna=skipna) / w.sum(dims)
 
 
 def _units(truth, power: int = 1) -> str:
