@@ -20,11 +20,12 @@ from pathlib import Path
 import xarray as xr
 
 from ..errors import DataError
+from ..registry import Registry
 from .checks import require_variables
 
 __all__ = ["READERS", "get_reader", "list_readers", "register_reader", "postprocess_reader"]
 
-READERS: dict[str, Callable[..., xr.Dataset]] = {}
+READERS: Registry[Callable[..., xr.Dataset]] = Registry("reader")
 
 
 def postprocess_reader(required: Mapping[str, str | None] | None = None):
@@ -63,11 +64,7 @@ def postprocess_reader(required: Mapping[str, str | None] | None = None):
 
 def register_reader(name: str, func: Callable[..., xr.Dataset]) -> Callable[..., xr.Dataset]:
     """Register ``func`` under ``name`` (lower snake case) and return it."""
-    key = name.lower()
-    if key in READERS and READERS[key] is not func:
-        raise ValueError(f"reader {key!r} is already registered")
-    READERS[key] = func
-    return func
+    return READERS.register(name, func)
 
 
 def get_reader(name: str) -> Callable[..., xr.Dataset]:
@@ -78,12 +75,9 @@ def get_reader(name: str) -> Callable[..., xr.Dataset]:
     ValueError
         If ``name`` is unknown; the message lists the valid names.
     """
-    key = str(name).lower()
-    if key not in READERS:
-        raise ValueError(f"unknown reader {name!r}; valid readers: {sorted(READERS)}")
-    return READERS[key]
+    return READERS.get(name)
 
 
 def list_readers() -> list[str]:
     """Return the registered reader names, sorted."""
-    return sorted(READERS)
+    return READERS.names()

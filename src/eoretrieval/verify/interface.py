@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..registry import Registry
 from . import continuous
 
 __all__ = ["METRICS", "get_metric", "list_metrics"]
 
-METRICS: dict[str, Callable] = {
+METRICS: Registry[Callable] = Registry("metric", {
     "mse": continuous.mse,
     "rmse": continuous.rmse,
     "mae": continuous.mae,
@@ -19,7 +20,7 @@ METRICS: dict[str, Callable] = {
     "corr": continuous.corr,
     "r2": continuous.r2,
     "relative_error": continuous.relative_error,
-}
+})
 
 
 def get_metric(name: str) -> Callable:
@@ -30,12 +31,9 @@ def get_metric(name: str) -> Callable:
     ValueError
         If ``name`` is unknown; the message lists the valid names.
     """
-    key = str(name).lower()
-    if key not in METRICS:
-        raise ValueError(f"unknown metric {name!r}; valid metrics: {sorted(METRICS)}")
-    return METRICS[key]
+    return METRICS.get(name)
 
 
 def list_metrics() -> list[str]:
     """Return the registered metric names, sorted."""
-    return sorted(METRICS)
+    return METRICS.names()
