@@ -7,6 +7,7 @@ execution counts are ignored). After an intended change, regenerate the referenc
 """
 
 import os
+import re
 
 import pytest
 
@@ -29,6 +30,11 @@ def test_data_tour_outputs_unchanged():
             "/cells/*/outputs/*/execution_count",
             "/cells/*/outputs/*/data/image/png",
             "/cells/*/outputs/*/metadata",
+        ),
+        diff_replace=(
+            ("/cells/*/outputs/*/text", re.escape(str(repo_root())), "<repo>"),
+            ("/cells/*/outputs/*/data/text/markdown", re.escape(str(repo_root())), "<repo>"),
+            ("/cells/*/outputs/*/data/text/plain", re.escape(str(repo_root())), "<repo>"),
         ),
         diff_color_words=False,
         diff_use_color=False,

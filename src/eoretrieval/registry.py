@@ -52,9 +52,13 @@ class Registry(Generic[T]):
             raise ValueError(f"unknown {self.kind} {name!r}; valid {self.kind}s: {sorted(self._items)}")
         return self._items[key]
 
-    def names(self) -> list[str]:
-        """Return the registered names, sorted."""
-        return sorted(self._items)
+    def names(self, *, sort: bool = True) -> list[str]:
+        """Return the registered names, sorted (or in registration order with ``sort=False``)."""
+        return sorted(self._items) if sort else list(self._items)
+
+    def values(self) -> list[T]:
+        """Return the registered objects in registration order."""
+        return list(self._items.values())
 
     def __contains__(self, name: object) -> bool:
         return str(name).lower() in self._items

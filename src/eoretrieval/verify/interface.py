@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..registry import Registry
-from . import continuous
+from . import continuous, probabilistic
 
 __all__ = ["METRICS", "get_metric", "list_metrics"]
 
@@ -20,6 +20,9 @@ METRICS: Registry[Callable] = Registry("metric", {
     "corr": continuous.corr,
     "r2": continuous.r2,
     "relative_error": continuous.relative_error,
+    "interval_coverage": probabilistic.interval_coverage,
+    "ensemble_spread": probabilistic.ensemble_spread,
+    "spread_skill_ratio": probabilistic.spread_skill_ratio,
 })
 
 

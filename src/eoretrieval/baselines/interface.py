@@ -1,0 +1,52 @@
+"""Registry of the emission baselines of Study 1.
+
+Every entry has the signature ``f(world, days=None, **kwargs) -> xr.DataArray`` (emission,
+mol m-2 s-1, dims (time, lat, lon)), where ``world`` is a NOx world
+(:func:`eoretrieval.osse.make_nox_world`) and ``days`` selects days (None, "train"/"val"/"test",
+"YYYY-MM-DD/YYYY-MM-DD", a slice or dates).
+
+=================  ==========================================================
+name               method
+=================  ==========================================================
+prior              climatological prior inventory (:func:`prior_emission`)
+column_scaling     constant x NO2 column, fitted on training days
+flux_divergence    Beirle et al. (2019) flux divergence
+variational        4D-Var-style inversion with the true model ("physical limit")
+=================  ==========================================================
+
+Public names: :func:`get_baseline`, :func:`list_baselines`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from eoretrieval.baselines.flux_divergence import flux_divergence_world
+from eoretrieval.registry import Registry
+from eoretrieval.baselines.prior import column_scaling, prior_emission
+from eoretrieval.baselines.variational import variational_inversion
+
+__all__ = ["get_baseline", "list_baselines"]
+
+_BASELINES: Registry[Callable] = Registry("baseline", {
+    "prior": prior_emission,
+    "column_scaling": column_scaling,
+    "flux_divergence": flux_divergence_world,
+    "variational": variational_inversion,
+})
+
+
+def list_baselines() -> list[str]:
+    """Names of the registered baselines."""
+    return _BASELINES.names()
+
+
+def get_baseline(name: str) -> Callable:
+    """Return the baseline called ``name`` (case-insensitive).
+
+    Raises
+    ------
+    ValueError
+        Unknown name; the message lists the valid names.
+    """
+    return _BASELINES.get(name)

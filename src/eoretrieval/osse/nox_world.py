@@ -1,0 +1,365 @@
+"""The synthetic NOx world of Study 1: true emissions, transport, TROPOMI-like observations.
+
+:func:`make_nox_world` builds, deterministically from a seed, a daily dataset over eastern China:
+
+1. true and prior emissions from real proxies (:mod:`eoretrieval.osse.emissions`);
+2. daily boundary-layer winds from the ERA-Interim climatology plus synoptic noise
+   (:mod:`eoretrieval.osse.winds`);
+3. a NOx lifetime varying with season and latitude,
+   :math:`\\tau = \\tau_s(\\varphi) + (\\tau_w(\\varphi) - \\tau_s(\\varphi))\\tfrac12(1 + \\cos(2\\pi(d-15)/365.25))`,
+   linear in latitude between ``tau_summer_h`` and ``tau_winter_h`` given at 18 N and 45 N
+   (3–6 h in summer to 10–24 h in winter; the ranges of :cite:`beirle2011`, :cite:`lange2022`);
+4. the NOx column at the 13:30 overpass from the 2-D transport model
+   (:mod:`eoretrieval.osse.transport`), state carried from day to day;
+5. TROPOMI-like NO2 observations (:mod:`eoretrieval.osse.tropomi_operator`).
+
+The transport runs day-sequentially in ``chunk_days`` blocks that are integrated in parallel as a
+batch; each block is spun up over the ``spinup_days`` real days before it (from the background
+column), so block boundaries carry a tiny spin-up error (measured in the tests, well below 1 %).
+Every day uses the same number of sub-steps (``transport_substeps_per_day`` attribute, from the
+CFL condition on the whole wind record), so :func:`eoretrieval.osse.transport.simulate_day` with
+the dataset's fields reproduces ``nox_column`` exactly from ``nox_column`` of the previous day.
+
+Seeds: one :class:`numpy.random.SeedSequence` per world seed, spawned into independent streams
+for emission noise, prior error, winds and observations; another seed gives an independent
+realisation (weather, clouds, noise, daily variability) over the same real proxies.
+
+Public names: :class:`NoxWorldConfig`, :data:`NOX_PROFILES`, :func:`make_nox_world`,
+:func:`nox_lifetime`, :func:`world_grid`, :func:`split_days`, :func:`world_path`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time as _time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from eoretrieval.config import cache_dir, get_profile
+
+__all__ = ["NoxWorldConfig", "NOX_PROFILES", "make_nox_world", "nox_lifetime", "world_grid", "split_days",
+           "world_path", "WORLD_VERSION"]
+
+#: Bumped whenever the generator changes; part of the cache key.
+WORLD_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class NoxWorldConfig:
+    """Settings of a synthetic NOx world (all physical units stated per field).
+
+    Grid: cell centres from ``lat0 + res/2`` to ``lat1 - res/2`` (degrees north), likewise lon.
+    """
+
+    lat0: float = 28.0
+    lat1: float = 44.0
+    lon0: float = 108.0
+    lon1: float = 124.0
+    resolution: float = 0.25  #: degrees
+    start: str = "2019-01-01"
+    end: str = "2022-12-31"
+    split_train: str = "2019-01-01/2021-06-30"
+    split_val: str = "2021-07-01/2021-12-31"
+    split_test: str = "2022-01-01/2022-12-31"
+    # emissions
+    national_total_tg: float = 22.0  #: Tg NO2 yr-1, base year
+    power_share: float = 0.2
+    diffuse_share: float = 0.15
+    seasonal_amplitude: float = 0.15
+    weekend_factor: float = 0.92
+    reduction_pct: float = 25.0  #: linear decline of the emission factor, first to last day (%)
+    daily_noise: float = 0.15  #: lognormal sigma of the day-to-day variability
+    prior_error: float = 0.3  #: lognormal sigma of the static prior error
+    # winds
+    wind_scale: float = 0.7
+    synoptic_std: float = 3.0  #: m s-1
+    synoptic_length_km: float = 400.0
+    synoptic_timescale_days: float = 3.0
+    # lifetime (h) at 18 N and 45 N
+    tau_summer_h: tuple = (3.0, 6.0)
+    tau_winter_h: tuple = (10.0, 24.0)
+    # transport
+    diffusivity: float = 1000.0  #: m2 s-1
+    background_nox: float = 1.0e-5  #: mol m-2, inflow at open boundaries and initial state
+    cfl: float = 0.9
+    spinup_days: int = 5
+    chunk_days: int = 92
+    # observation operator (see eoretrieval.osse.tropomi_operator.observe)
+    no2_nox_ratio: float = 0.75
+    ratio_std: float = 0.05
+    amf_rel_error: float = 0.15
+    amf_length_km: float = 100.0
+    noise_abs: float = 1.66e-5  #: mol m-2 (1e15 molec cm-2)
+    noise_rel: float = 0.1
+    cloud_cover: float = 0.45
+    cloud_length_km: float = 100.0
+    cloud_seasonal_amplitude: float = 0.1
+    cloud_threshold: float = 0.3
+    no2_background: float = 8.0e-6  #: mol m-2
+
+    def __post_init__(self):
+        for name in ("lat", "lon"):
+            a, b = getattr(self, name + "0"), getattr(self, name + "1")
+            n = (b - a) / self.resolution
+            if b <= a or abs(n - round(n)) > 1e-6:
+                raise ValueError(f"{name}0/{name}1 = {a}/{b} must be increasing and a whole number of "
+                                 f"resolution = {self.resolution} cells")
+        if pd.Timestamp(self.end) <= pd.Timestamp(self.start):
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        if not 0 <= self.reduction_pct < 100:
+            raise ValueError(f"reduction_pct must be in [0, 100), got {self.reduction_pct}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (round((self.lat1 - self.lat0) / self.resolution), round((self.lon1 - self.lon0) / self.resolution))
+
+
+#: Profiles: "ci" = 64 x 64 cells of 0.25 deg over the North China Plain / Yangtze delta;
+#: "paper" = 224 x 208 cells of 0.125 deg over 17.5-45.5 N, 100-126 E (sizes divisible by 16).
+NOX_PROFILES = {
+    "ci": NoxWorldConfig(),
+    "paper": NoxWorldConfig(lat0=17.5, lat1=45.5, lon0=100.0, lon1=126.0, resolution=0.125, chunk_days=92),
+}
+
+
+def world_grid(config: NoxWorldConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-centre latitudes and longitudes (degrees, ascending) of a config."""
+    ny, nx = config.shape
+    r = config.resolution
+    lat = np.round(config.lat0 + r * (np.arange(ny) + 0.5), 6)
+    lon = np.round(config.lon0 + r * (np.arange(nx) + 0.5), 6)
+    return lat, lon
+
+
+def nox_lifetime(lat, dates, *, tau_summer_h=(3.0, 6.0), tau_winter_h=(10.0, 24.0)) -> np.ndarray:
+    """NOx lifetime (h) for each day and latitude, shape (time, lat).
+
+    Linear in latitude between the values given at 18 N and 45 N (extrapolated outside, floored
+    at 1 h), cosine in day of year between summer (mid-July) and winter (mid-January).
+
+    References: :cite:`beirle2011` (τ ≈ 4 h in summer at low latitudes, up to ~8 h at Moscow in
+    summer and ~1 day in winter), :cite:`lange2022` (TROPOMI-derived lifetimes 2–8 h, longer at
+    higher latitudes and in winter).
+    """
+    lat = np.asarray(lat, dtype=float)
+    x = (lat - 18.0) / 27.0
+    ts = tau_summer_h[0] + (tau_summer_h[1] - tau_summer_h[0]) * x
+    tw = tau_winter_h[0] + (tau_winter_h[1] - tau_winter_h[0]) * x
+    doy = pd.DatetimeIndex(dates).day_of_year.values.astype(float)
+    w = 0.5 * (1 + np.cos(2 * np.pi * (doy - 15.0) / 365.25))[:, None]
+    return np.maximum(ts[None] + (tw - ts)[None] * w, 1.0)
+
+
+def split_days(world: xr.Dataset, split: str) -> pd.DatetimeIndex:
+    """Days of a split ("train", "val" or "test") from the world's ``split_*`` attributes."""
+    key = f"split_{split}"
+    if key not in world.attrs:
+        raise ValueError(f"unknown split {split!r}; valid: ['train', 'val', 'test']")
+    a, b = world.attrs[key].split("/")
+    t = pd.DatetimeIndex(world["time"].values)
+    return t[(t >= pd.Timestamp(a)) & (t <= pd.Timestamp(b))]
+
+
+def _config_for(profile: str, overrides: dict) -> NoxWorldConfig:
+    base = get_profile(profile, NOX_PROFILES)
+    valid = {f.name for f in dataclasses.fields(NoxWorldConfig)}
+    bad = sorted(set(overrides) - valid)
+    if bad:
+        raise ValueError(f"unknown NoxWorldConfig field(s) {bad}; valid fields: {sorted(valid)}")
+    return dataclasses.replace(base, **overrides)
+
+
+def _config_json(config: NoxWorldConfig) -> str:
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
+
+
+def world_path(*, profile: str = "ci", seed: int = 0, **overrides) -> Path:
+    """Cache file of a world: ``cache_dir()/nox_world_<profile>_s<seed>_<hash>.nc``."""
+    config = _config_for(profile, overrides)
+    key = hashlib.sha256(f"{WORLD_VERSION}|{profile}|{int(seed)}|{_config_json(config)}".encode()).hexdigest()[:16]
+    return cache_dir() / f"nox_world_{str(profile).lower()}_s{int(seed)}_{key}.nc"
+
+
+def _run_transport(emission, u, v, tau_h, lat, lon, config, progress=True, device="cpu"):
+    """Chunk-parallel day-sequential transport; returns (columns (time, lat, lon), n_substeps)."""
+    import torch
+    from tqdm import tqdm
+
+    from eoretrieval.osse.transport import SphericalGrid, _face_winds, _sink_factors, _step, cfl_substeps
+
+    grid = SphericalGrid.from_coords(lat, lon)
+    n_sub = cfl_substeps(u, v, grid, duration=86400.0, cfl=config.cfl, diffusivity=config.diffusivity)
+    nt = emission.shape[0]
+    L, S = int(config.chunk_days), int(config.spinup_days)
+    starts = np.arange(0, nt, L)
+    idx = np.stack([np.clip(np.arange(s - S, s + L), 0, nt - 1) for s in starts])  # (chunk, S+L)
+    # before the first day, the spin-up repeats day 0
+    out = np.empty_like(emission, dtype=np.float32)
+    geom = grid.tensors(dtype=torch.float32, device=device)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)  # noqa: E731
+    inv_tau_all = 1.0 / (3600.0 * tau_h)  # (time, lat)
+    dt = 86400.0 / n_sub
+    with torch.no_grad():
+        c = torch.full((len(starts), *emission.shape[1:]), float(config.background_nox), device=device)
+        prev = np.clip(idx[:, 0] - 1, 0, nt - 1)
+        uf_prev, vf_prev = _face_winds(t(u[prev]), t(v[prev]), "open")
+        for j in tqdm(range(S + L), desc="NOx transport", disable=not progress, leave=False):
+            d = idx[:, j]
+            uf1, vf1 = _face_winds(t(u[d]), t(v[d]), "open")
+            decay, phi = _sink_factors(t(inv_tau_all[d])[:, :, None], dt, c)
+            e = t(emission[d])
+            duf, dvf = uf1 - uf_prev, vf1 - vf_prev
+            for i in range(n_sub):
+                w = (i + 0.5) / n_sub
+                c = _step(c, uf_prev + duf * w, vf_prev + dvf * w, e, decay, phi, geom, config.diffusivity,
+                          "open", config.background_nox)
+            uf_prev, vf_prev = uf1, vf1
+            if j >= S:
+                days = starts + (j - S)
+                ok = days < nt
+                out[days[ok]] = c.cpu().numpy()[ok]
+    return out, n_sub
+
+
+def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = True,
+              device: str = "cpu") -> xr.Dataset:
+    from tqdm import tqdm
+
+    from eoretrieval.osse.emissions import base_emission_map, make_emissions
+    from eoretrieval.osse.tropomi_operator import observe
+    from eoretrieval.osse.winds import make_winds
+
+    t0 = _time.perf_counter()
+    steps = tqdm(total=5, desc=f"NOx world ({profile}, seed {seed})", disable=not progress)
+    lat, lon = world_grid(config)
+    dates = pd.date_range(config.start, config.end, freq="D")
+    ss = np.random.SeedSequence([int(seed), 2019])
+    r_noise, r_prior, r_wind, r_obs = ss.spawn(4)
+    obs_seed = int(r_obs.generate_state(1)[0])
+    base = base_emission_map(lat, lon, national_total_tg=config.national_total_tg,
+                             power_share=config.power_share, diffuse_share=config.diffuse_share)
+    # the prior error is a property of the inventory, not of the weather: it depends on the seed too
+    emis = make_emissions(base["total"], dates, rng_true=np.random.default_rng(r_noise),
+                          rng_prior=np.random.default_rng(r_prior), seasonal_amplitude=config.seasonal_amplitude,
+                          weekend_factor=config.weekend_factor, reduction_pct=config.reduction_pct,
+                          daily_noise=config.daily_noise, prior_error=config.prior_error)
+    steps.update()
+    winds = make_winds(lat, lon, dates, rng=np.random.default_rng(r_wind), wind_scale=config.wind_scale,
+                       synoptic_std=config.synoptic_std, synoptic_length_km=config.synoptic_length_km,
+                       synoptic_timescale_days=config.synoptic_timescale_days)
+    tau_h = nox_lifetime(lat, dates, tau_summer_h=config.tau_summer_h, tau_winter_h=config.tau_winter_h)
+    steps.update()
+    col, n_sub = _run_transport(emis["emission"].values, winds["u"].values, winds["v"].values, tau_h, lat, lon,
+                                config, progress=progress, device=device)
+    steps.update()
+    coords = {"time": dates, "lat": lat, "lon": lon}
+    nox = xr.DataArray(col, dims=("time", "lat", "lon"), coords=coords,
+                       attrs={"units": "mol m-2", "long_name": "true NOx column (NO2 eq.) at 13:30 local overpass, "
+                              "noise-free", "standard_name": "atmosphere_mole_content_of_nitrogen_oxides"})
+    obs = observe(nox, seed=obs_seed, no2_nox_ratio=config.no2_nox_ratio, ratio_std=config.ratio_std,
+                  amf_rel_error=config.amf_rel_error, amf_length_km=config.amf_length_km,
+                  noise_abs=config.noise_abs, noise_rel=config.noise_rel, cloud_cover=config.cloud_cover,
+                  cloud_length_km=config.cloud_length_km, cloud_seasonal_amplitude=config.cloud_seasonal_amplitude,
+                  cloud_threshold=config.cloud_threshold, background=config.no2_background)
+    steps.update()
+    lifetime = xr.DataArray(np.broadcast_to(tau_h[:, :, None], col.shape).astype(np.float32),
+                            dims=("time", "lat", "lon"), coords=coords,
+                            attrs={"units": "h", "long_name": "NOx lifetime (first-order loss)"})
+    ds = xr.Dataset({
+        "emission": emis["emission"], "prior_emission": emis["prior_emission"], "nox_column": nox,
+        **{k: obs[k] for k in obs.data_vars}, "u": winds["u"], "v": winds["v"], "lifetime": lifetime,
+        "base_emission": base["total"].astype(np.float32),
+        "base_emission_power": base["power"].astype(np.float32),
+    })
+    ds["lat"].attrs = {"units": "degrees_north", "standard_name": "latitude"}
+    ds["lon"].attrs = {"units": "degrees_east", "standard_name": "longitude"}
+    ds["time"].attrs = {"long_name": "day of the 13:30 local-time overpass (emission = daily mean of that day)"}
+    ds.attrs = {
+        "title": "Synthetic NOx world (OSSE) over eastern China",
+        "Conventions": "CF-1.8",
+        "source": f"eoretrieval.osse.nox_world.make_nox_world version {WORLD_VERSION}",
+        "profile": str(profile).lower(), "seed": int(seed), "config": _config_json(config),
+        "split_train": config.split_train, "split_val": config.split_val, "split_test": config.split_test,
+        "reduction_pct": float(config.reduction_pct),
+        "transport_substeps_per_day": int(n_sub), "transport_diffusivity_m2_s": float(config.diffusivity),
+        "transport_background_nox_mol_m2": float(config.background_nox), "transport_boundary": "open",
+        "transport_window_s": 86400.0,
+        "no2_background_mol_m2": float(config.no2_background),
+        "overpass_local_time": "13:30",
+        "generation_seconds": round(_time.perf_counter() - t0, 2),
+        **{k: v for k, v in obs.attrs.items() if k != "obs_seed"}, "obs_seed": obs_seed,
+    }
+    steps.update()
+    steps.close()
+    return ds
+
+
+def make_nox_world(*, profile: str = "ci", seed: int = 0, cache: bool = True, progress: bool = True,
+                   device: str = "cpu", **overrides) -> xr.Dataset:
+    """Build (or load from the cache) the synthetic NOx world.
+
+    Parameters
+    ----------
+    profile : {"ci", "paper"}
+        Base configuration from :data:`NOX_PROFILES`.
+    seed : int
+        World seed (weather, clouds, noise, day-to-day variability, prior error).
+    cache : bool
+        Read/write ``world_path(...)`` (netCDF; atomic write via a temporary file and rename).
+    progress : bool
+        Show tqdm progress bars.
+    device : str
+        torch device of the transport run ("cpu", "cuda"). Not part of the cache key: a GPU run
+        agrees with the CPU run to float32 round-off, not bit for bit. Use "cuda" for "paper".
+    **overrides
+        Any :class:`NoxWorldConfig` field, e.g. ``noise_abs=3.3e-5``, ``cloud_cover=0.7``,
+        ``start="2019-01-01", end="2019-03-31"``.
+
+    Returns
+    -------
+    xr.Dataset
+        Dims (time, lat, lon); variables ``emission``, ``prior_emission`` (mol m-2 s-1), ``nox_column``,
+        ``no2_column``, ``no2_column_precision``, ``no2_column_true`` (mol m-2), ``valid`` (uint8),
+        ``cloud_fraction``, ``no2_nox_ratio``, ``amf_error`` (1), ``u``, ``v`` (m s-1), ``lifetime`` (h),
+        ``base_emission``, ``base_emission_power`` (lat, lon; mol m-2 s-1). Attrs: splits, seed, profile,
+        config (JSON), ``reduction_pct``, transport settings.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or unknown/invalid override.
+
+    Examples
+    --------
+    >>> ds = make_nox_world(profile="ci", seed=1, cache=False, progress=False,
+    ...                     start="2019-01-01", end="2019-01-10", lat0=36.0, lat1=40.0, lon0=114.0, lon1=118.0)
+    >>> ds["no2_column"].dims, ds["emission"].attrs["units"]
+    (('time', 'lat', 'lon'), 'mol m-2 s-1')
+    """
+    config = _config_for(profile, overrides)
+    path = world_path(profile=profile, seed=seed, **overrides)
+    big = config.shape[0] * config.shape[1] > 128 * 128
+    if cache and path.exists():
+        return xr.open_dataset(path, chunks={"time": 64}) if big else xr.load_dataset(path)
+    ds = _generate(config, str(profile).lower(), int(seed), progress=progress, device=device)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        enc = {k: {"zlib": True, "complevel": 1} for k in ds.data_vars}
+        try:
+            (ds.chunk({"time": 64}) if big else ds).to_netcdf(tmp, encoding=enc)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        if big:
+            ds.close()
+            return xr.open_dataset(path, chunks={"time": 64})
+    return ds

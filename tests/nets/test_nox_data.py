@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+import torch
+
+from eoretrieval.errors import DataError
+from eoretrieval.nets.nox_data import DEFAULT_CHANNELS, NoxNormalisation, compute_normalisation, decode_targets, \
+    make_inputs, make_targets, split_days
+
+
+def test_split_days_disjoint(nox_world):
+    tr, va, te = (split_days(nox_world, s) for s in ("train", "val", "test"))
+    assert len(tr) + len(va) + len(te) == nox_world.sizes["time"]
+    assert tr.max() < va.min() and va.max() < te.min()
+
+
+def test_shapes_and_no_nan(nox_world):
+    days = split_days(nox_world, "train")
+    norm = compute_normalisation(nox_world)
+    cond, x1 = make_inputs(nox_world, days, norm), make_targets(nox_world, days, norm)
+    assert cond.shape == (len(days), len(DEFAULT_CHANNELS), 16, 16) and cond.dtype == torch.float32
+    assert x1.shape == (len(days), 1, 16, 16)
+    assert torch.isfinite(cond).all()
+    valid = cond[:, norm.channels.index("valid")]
+    assert set(valid.unique().tolist()) <= {0.0, 1.0}
+    assert torch.all(cond[:, norm.channels.index("no2")][valid == 0] == 0)
+    # previous-day channel is the day before
+    assert torch.equal(cond[1:, norm.channels.index("no2_prev")], cond[:-1, norm.channels.index("no2")])
+
+
+def test_statistics_from_training_days_only(nox_world):
+    norm = compute_normalisation(nox_world)
+    changed = nox_world.copy()
+    test = split_days(nox_world, "test")
+    changed["emission"] = changed["emission"].where(~changed.time.isin(test), 1.0)
+    assert compute_normalisation(changed).target_scale == norm.target_scale
+
+
+@pytest.mark.parametrize("transform", ["linear", "asinh"])
+def test_round_trip(nox_world, tmp_path, transform):
+    days = split_days(nox_world, "val")
+    norm = compute_normalisation(nox_world, target_transform=transform)
+    norm.to_json(tmp_path / "n.json")
+    again = NoxNormalisation.from_json(tmp_path / "n.json")
+    assert again == norm
+    truth = nox_world["emission"].sel(time=days)
+    back = decode_targets(make_targets(nox_world, days, again), again, truth)
+    np.testing.assert_allclose(back.values, truth.values, rtol=1e-5)
+    assert back.attrs["units"] == "mol m-2 s-1"
+    ens = decode_targets(torch.stack([make_targets(nox_world, days, again)] * 3), again, truth)
+    assert ens.dims == ("member", "time", "lat", "lon")
+
+
+def test_bad_input(nox_world, tmp_path):
+    with pytest.raises(DataError, match="lacks variables \\['u'\\]"):
+        compute_normalisation(nox_world.drop_vars("u"))
+    with pytest.raises(DataError, match="split_train"):
+        split_days(nox_world.assign_attrs(split_train="2019"), "train")
+    with pytest.raises(ValueError, match="valid"):
+        compute_normalisation(nox_world, channels=("no2", "temperature"))
+    with pytest.raises(DataError, match="not found"):
+        NoxNormalisation.from_json(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("transform", ["linear", "asinh"])
+def test_scale_augment_is_linear_above_background(nox_world, transform):
+    from eoretrieval.nets.nox_data import ScaleAugment
+
+    days = split_days(nox_world, "train")[:4]
+    norm = compute_normalisation(nox_world, target_transform=transform)
+    cond, x1 = make_inputs(nox_world, days, norm), make_targets(nox_world, days, norm)
+    aug = ScaleAugment(norm, low=1.5, high=1.5, background=0.0)
+    x1a, conda = aug(x1, cond, torch.Generator().manual_seed(0))
+    scaled = nox_world.copy()
+    scaled["emission"] = nox_world["emission"] * 1.5
+    scaled["no2_column"] = nox_world["no2_column"] * 1.5
+    torch.testing.assert_close(x1a, make_targets(scaled, days, norm), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(conda, make_inputs(scaled, days, norm), rtol=1e-4, atol=1e-4)
+    assert torch.equal(cond, make_inputs(nox_world, days, norm))  # input not modified in place
