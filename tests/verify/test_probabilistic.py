@@ -65,30 +65,46 @@ def test_inflate_spread_keeps_mean_scales_spread():
 def test_calibrate_spread_recovers_imposed_dispersion(true_k):
     from eoretrieval.verify.probabilistic import calibrate_spread, inflate_spread
 
-    # members ~ N(0, (1/true_k)^2), truth ~ N(0, 1): the ensemble spread is 1/true_k of what it should be
+    # members ~ N(0, (1/true_k)^2), truth ~ N(0, 1): the spread is 1/true_k of what it should be. A large
+    # ensemble (400 members) makes the finite-ensemble shortfall of empirical intervals negligible (~1 %).
     rng = np.random.default_rng(3)
-    n = 20000
-    ens = xr.DataArray(rng.standard_normal((50, n)) / true_k, dims=("member", "x"))
+    m, n = 400, 5000
+    ens = xr.DataArray(rng.standard_normal((m, n)) / true_k, dims=("member", "x"))
     truth = xr.DataArray(rng.standard_normal(n), dims="x")
     k = calibrate_spread(ens, truth, level=0.9)
     assert k == pytest.approx(true_k, rel=0.04)
-    # the fitted factor reproduces the nominal coverage exactly on the fitting data (bisection tolerance)
-    assert float(interval_coverage(inflate_spread(ens, k), truth, level=0.9)) == pytest.approx(0.9, abs=2e-4)
+    # the fitted factor reproduces the nominal coverage on the fitting data (to one point in n)
+    assert float(interval_coverage(inflate_spread(ens, k), truth, level=0.9)) == pytest.approx(0.9, abs=1.5 / n)
     assert float(spread_skill_ratio(inflate_spread(ens, k), truth)) == pytest.approx(1.0, abs=0.05)
-    # and on independent data
-    ens2 = xr.DataArray(rng.standard_normal((50, n)) / true_k, dims=("member", "x"))
+    # and close to it on independent data
+    ens2 = xr.DataArray(rng.standard_normal((m, n)) / true_k, dims=("member", "x"))
     truth2 = xr.DataArray(rng.standard_normal(n), dims="x")
     assert float(interval_coverage(inflate_spread(ens2, k), truth2, level=0.9)) == pytest.approx(0.9, abs=0.015)
+
+
+def test_calibrate_spread_small_ensemble_shortfall():
+    from eoretrieval.verify.probabilistic import calibrate_spread
+
+    # a perfectly reliable 32-member ensemble: its empirical 90 % interval covers about (M-1)/(M+1) * 0.9
+    # = 0.845 of the truth, so calibrate_spread inflates it (k > 1) while its spread-skill ratio is 1
+    rng = np.random.default_rng(5)
+    m, n = 32, 20000
+    ens = xr.DataArray(rng.standard_normal((m, n)), dims=("member", "x"))
+    truth = xr.DataArray(rng.standard_normal(n), dims="x")
+    assert float(interval_coverage(ens, truth, level=0.9)) == pytest.approx((m - 1) / (m + 1) * 0.9, abs=0.01)
+    assert float(spread_skill_ratio(ens, truth)) == pytest.approx(1.0, abs=0.03)
+    assert 1.05 < calibrate_spread(ens, truth, level=0.9) < 1.2
 
 
 def test_calibrate_spread_weights_and_errors():
     from eoretrieval.verify.probabilistic import calibrate_spread
 
     rng = np.random.default_rng(4)
-    ens = xr.DataArray(rng.standard_normal((40, 4000)), dims=("member", "x"))
+    ens = xr.DataArray(rng.standard_normal((400, 4000)), dims=("member", "x"))
     truth = xr.DataArray(np.r_[rng.standard_normal(2000), 3.0 * rng.standard_normal(2000)], dims="x")
     w = xr.DataArray(np.r_[np.ones(2000), np.zeros(2000)], dims="x")
     assert calibrate_spread(ens, truth, weights=w) == pytest.approx(1.0, rel=0.06)
+    assert calibrate_spread(ens, truth) > 1.5
     with pytest.raises(ValueError, match="not reached"):
         calibrate_spread(ens, truth + 1e6)
     with pytest.raises(ValueError, match="level"):

@@ -35,8 +35,10 @@ class SmaAtUNet(nn.Module):
     kernels_per_layer : int
         Depthwise kernels per input channel (the paper uses 2).
 
-    Shapes
-    ------
+    Notes
+    -----
+    Shapes:
+
     input ``(batch, in_channels, y, x)`` → output ``(batch, out_channels, y, x)``.
 
     References

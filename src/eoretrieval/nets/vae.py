@@ -51,10 +51,12 @@ class ConditionalVAE(nn.Module):
     kernels_per_layer : int
         Depthwise kernels per input channel in the decoder.
 
-    Shapes
-    ------
+    Notes
+    -----
+    Shapes:
+
     ``encode(x1, cond)``: ``(batch, out_channels, y, x)``, ``(batch, in_channels, y, x)`` →
-    ``mu, logvar`` each ``(batch, latent_channels, y / 2**latent_depth, x / 2**latent_depth)``.
+    ``mu, logvar`` each ``(batch, latent_channels, y / 2^latent_depth, x / 2^latent_depth)``.
     ``decode(z, cond)`` → ``mean, logvar`` each ``(batch, out_channels, y, x)``.
     ``forward(cond)`` → the decoder mean at the prior mean ``z = 0``, ``(batch, out_channels, y, x)``.
     """

@@ -1,7 +1,7 @@
 """True and prior NOx emissions of the synthetic world, built from real proxies.
 
 Spatial pattern (base year, annual mean)
----------------------------------------
+----------------------------------------
 The national anthropogenic NOx total ``national_total_tg`` (Tg NO2 yr-1; default 22 Tg, the
 order of the MEIC estimate for China in 2017-2019, about 23 Tg in 2017 after a 17-21 % decline
 since 2010–2011 :cite:`zheng2018`) is split into three sectors:
@@ -24,7 +24,7 @@ holds the part inside the domain. Kernels are integrated exactly over each cell 
 functions), so mass is conserved.
 
 Temporal factors (multiplicative, mean 1 over a year without trend)
-------------------------------------------------------------------
+-------------------------------------------------------------------
 - seasonal cycle :math:`1 + a\\cos(2\\pi(d-15)/365.25)` with ``seasonal_amplitude`` a = 0.15 (winter
   heating maximum; monthly profiles of the MIX/MEIC inventories :cite:`li2017mix`);
 - weekly cycle: weekend days scaled by ``weekend_factor`` = 0.92 relative to weekdays, normalised to a

@@ -1,0 +1,96 @@
+"""Speed benchmarks of the compendium (not timed tests): ``python benchmarks/run.py [--quick]``.
+
+Measures, on this machine, the cost per daily emission map of Study 1's methods (SmaAt-UNet and cVAE
+inference from the committed artefacts, flux divergence, the variational inversion), the generation time of
+the "ci" synthetic world, and the cross-validated VPRM fit of Study 5. Results are written as JSON to
+``benchmarks/results/<name>.json`` with the machine description; targets are stated beside each number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _machine() -> dict:
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "load_average_1_5_15min": list(os.getloadavg())}
+
+
+def _timed(fn, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_nox(quick: bool) -> dict:
+    """Seconds per daily map for every NOx method on test days of the "ci" world (target: net >= 100x cheaper)."""
+    import pandas as pd
+
+    from eoretrieval.baselines import get_baseline
+    from eoretrieval.config import artifacts_dir
+    from eoretrieval.nets.nox_eval import predict_emissions
+    from eoretrieval.nets.nox_train import load_artifact
+    from eoretrieval.osse import make_nox_world, split_days
+
+    t0 = time.perf_counter()
+    world = make_nox_world(profile="ci", seed=0)
+    world_s = time.perf_counter() - t0
+    test = split_days(world, "test")
+    days = pd.DatetimeIndex(test[:: (30 if quick else 10)])
+    out = {"world_open_or_generate_s": world_s, "n_days": len(days)}
+    for name in ("smaat_unet", "vae"):
+        model, objective, norm, _ = load_artifact(artifacts_dir() / "nox" / name)
+        n_samples = 1 if name == "smaat_unet" else 16
+        out[f"{name}_s_per_day"] = _timed(lambda: predict_emissions(model, objective, world, days, norm,
+                                                                      n_samples=n_samples)) / len(days)
+    out["flux_divergence_s_per_day"] = _timed(lambda: get_baseline("flux_divergence")(world, days)) / len(days)
+    var_days = days[:2] if quick else days[:4]
+    out["variational_s_per_day"] = _timed(lambda: get_baseline("variational")(world, var_days, progress=False),
+                                          repeat=1) / len(var_days)
+    out["speedup_variational_over_smaat_unet"] = out["variational_s_per_day"] / out["smaat_unet_s_per_day"]
+    out["target"] = "smaat_unet at least 100x cheaper per day than the variational inversion"
+    out["target_met"] = bool(out["speedup_variational_over_smaat_unet"] >= 100)
+    return out
+
+
+def bench_world_generation() -> dict:
+    """Wall time of generating the "ci" NOx world from scratch (no cache)."""
+    from eoretrieval.osse import make_nox_world
+
+    t0 = time.perf_counter()
+    make_nox_world(profile="ci", seed=12345, cache=False, progress=False)
+    return {"ci_world_generation_s": time.perf_counter() - t0, "target": "under 60 s on one core"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer days (smoke run)")
+    args = ap.parse_args(argv)
+    results = {}
+    for name, fn in (("nox_inference", lambda: bench_nox(args.quick)), ("nox_world", bench_world_generation)):
+        print(f"[bench] {name} ...", flush=True)
+        record = {"benchmark": name, "machine": _machine(), "command": " ".join(["python"] + sys.argv),
+                  "results": fn()}
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        results[name] = record["results"]
+        print(json.dumps(record["results"], indent=2), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
