@@ -111,3 +111,18 @@ def test_calibrate_spread_weights_and_errors():
         calibrate_spread(ens, truth, level=90)
     with pytest.raises(ValueError, match="scalar"):
         calibrate_spread(ens.expand_dims(t=2), truth.expand_dims(t=2), dim="x")
+
+
+def test_binned_spread_skill_detects_underdispersion():
+    import numpy as np
+    import xarray as xr
+
+    from eoretrieval.verify.probabilistic import binned_spread_skill
+
+    rng = np.random.default_rng(1)
+    sd = np.repeat([0.5, 1.0, 2.0], 3000)
+    truth = xr.DataArray(rng.normal(0, sd), dims="x", attrs={"units": "K"})
+    ens = xr.DataArray(rng.normal(0, 0.5 * sd, (200, sd.size)), dims=("member", "x"))
+    out = binned_spread_skill(ens, truth, n_bins=3)
+    assert out["rmse"].attrs["units"] == "K"
+    np.testing.assert_allclose((out["rmse"] / out["spread"]).values, 2.0, rtol=0.08)  # error ~ sd, spread ~ sd / 2

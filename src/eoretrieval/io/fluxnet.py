@@ -311,12 +311,7 @@ def read_fluxnet_monthly_table(path: str | os.PathLike, *, sites: Sequence[str] 
         if col not in df.columns:
             raise DataError(f"{path}: column {col!r} not found (expected a multi-site FLUXNET2015 "
                             "monthly table with SITE_ID and TIMESTAMP=YYYYMM)")
-    if sites is not None:
-        unknown = sorted(set(sites) - set(df["SITE_ID"]))
-        if unknown:
-            raise DataError(f"{path}: site(s) {unknown} not in the table "
-                            f"(it has {df['SITE_ID'].nunique()} sites)")
-        df = df[df["SITE_ID"].isin(list(sites))]
+    df = _select_sites(df, "SITE_ID", sites, path, "the table")
     df = df.assign(time=_parse_time(df["TIMESTAMP"], "%Y%m", path, "TIMESTAMP"))
     names = [c for c in df.columns if c not in ("SITE_ID", "TIMESTAMP", "time")] \
         if variables is None else list(variables)
@@ -377,6 +372,16 @@ def read_fluxnet_sites(path: str | os.PathLike) -> xr.Dataset:
                     coords={"site": df["site"].astype(str).to_numpy()})
     ds.attrs["source"] = str(path)
     return ds
+
+
+def _select_sites(df: pd.DataFrame, column: str, sites: Iterable[str] | None, path: Path, what: str) -> pd.DataFrame:
+    """Keep the rows of ``sites`` (all if None); an unknown site raises a DataError naming the file."""
+    if sites is None:
+        return df
+    unknown = sorted(set(sites) - set(df[column]))
+    if unknown:
+        raise DataError(f"{path}: site(s) {unknown} not in {what} (it has {sorted(df[column].unique())})")
+    return df[df[column].isin(list(sites))]
 
 
 def _require(df: pd.DataFrame, cols: Iterable[str], path: Path, what: str) -> None:

@@ -30,7 +30,7 @@ import xarray as xr
 
 from ..errors import DataError
 from .interface import postprocess_reader
-from .fluxnet import _check_file, _read_csv, _require
+from .fluxnet import _check_file, _read_csv, _require, _select_sites
 
 __all__ = ["read_mod13a1_table", "read_mod13a1_sites", "read_modis_evi_csv",
            "read_modis_reflectance_csv", "read_mod15a2h", "read_sentinel2_ndvi"]
@@ -77,12 +77,7 @@ def read_mod13a1_table(path: str | os.PathLike, *, sites: Sequence[str] | None =
     df = _read_csv(path)
     _require(df, ["site", "date", "SummaryQA", *_MOD13A1_BANDS], path,
              "the MOD13A1 table layout (site, date, EVI, NDVI, sur_refl_b01..b07, SummaryQA)")
-    if sites is not None:
-        unknown = sorted(set(sites) - set(df["site"]))
-        if unknown:
-            raise DataError(f"{path}: site(s) {unknown} not in the MOD13A1 table "
-                            f"(it has {sorted(df['site'].unique())})")
-        df = df[df["site"].isin(list(sites))]
+    df = _select_sites(df, "site", sites, path, "the MOD13A1 table")
     df = df.assign(time=pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce"))
     if df["time"].isna().any():
         raise DataError(f"{path}: column 'date' has values that are not YYYY-MM-DD")

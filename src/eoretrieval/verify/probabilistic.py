@@ -28,7 +28,7 @@ import xarray as xr
 
 from ..conventions import MEMBER
 
-__all__ = ["interval_coverage", "ensemble_spread", "spread_skill_ratio", "inflate_spread", "calibrate_spread"]
+__all__ = ["interval_coverage", "ensemble_spread", "spread_skill_ratio", "binned_spread_skill", "inflate_spread", "calibrate_spread"]
 
 Dim = Hashable | Sequence[Hashable] | None
 
@@ -306,3 +306,39 @@ def calibrate_spread(pred: xr.DataArray, truth: xr.DataArray, *, level: float = 
         else:
             lo = mid
     return hi
+
+
+def binned_spread_skill(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: str = MEMBER,
+                        n_bins: int = 10) -> xr.Dataset:
+    """Spread–skill diagram data: RMS spread and RMSE of the ensemble mean in quantile bins of spread.
+
+    Every point (all dims but ``member_dim``) is put in one of ``n_bins`` bins of equal population by its
+    ensemble standard deviation; a reliable ensemble has ``rmse ≈ spread`` in every bin :cite:`fortin2014`.
+
+    Returns
+    -------
+    xr.Dataset
+        ``spread`` and ``rmse`` on dim ``bin`` (units of ``truth``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(0)
+    >>> sd = np.repeat([0.5, 2.0], 5000)
+    >>> truth = xr.DataArray(rng.normal(0, sd), dims="x")
+    >>> ens = xr.DataArray(rng.normal(0, sd, (400, 10000)), dims=("member", "x"))
+    >>> out = binned_spread_skill(ens, truth, n_bins=2)
+    >>> np.allclose(out["rmse"] / out["spread"], 1.0, atol=0.05)
+    True
+    """
+    _check(pred, member_dim)
+    spread = pred.std(member_dim).values.ravel()
+    err = (pred.mean(member_dim) - truth).values.ravel()
+    edges = np.quantile(spread, np.linspace(0, 1, n_bins + 1))
+    idx = np.digitize(spread, edges[1:-1])
+    s_bin = [float(np.sqrt(np.mean(spread[idx == k] ** 2))) for k in range(n_bins)]
+    e_bin = [float(np.sqrt(np.mean(err[idx == k] ** 2))) for k in range(n_bins)]
+    units = truth.attrs.get("units", "")
+    return xr.Dataset({"spread": ("bin", s_bin, {"units": units, "long_name": "RMS ensemble spread"}),
+                       "rmse": ("bin", e_bin, {"units": units, "long_name": "RMSE of the ensemble mean"})},
+                      coords={"bin": np.arange(n_bins)})
