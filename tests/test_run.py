@@ -1,11 +1,13 @@
 """Tests of the notebook runner: discovery, parameter parsing, cache, failure reporting."""
 
 import json
+import os
 
 import nbformat
 import pytest
 
 from eoretrieval import run
+from eoretrieval.config import repo_relative
 
 
 def _write_nb(path, body):
@@ -50,3 +52,35 @@ def test_failure_names_cell_and_keeps_partial_output(tmp_path):
         run.execute(nb, parameters={}, out_notebook=out_nb, output_dir=out_dir)
     assert (out_dir / "failed.ipynb").exists()
     assert not out_nb.exists(), "no executed copy is left for the book after a failure"
+
+
+def test_paths_inside_the_repository_are_passed_relative(tmp_path):
+    """papermill's cwd is the repository root: output_dir (and papermill's metadata) are repository-relative,
+    so the rendered parameter cell shows ``runs/<name>``, never the build machine's absolute path."""
+    import shutil
+
+    from eoretrieval.config import repo_root
+
+    root = repo_root()
+    assert repo_relative(root / "runs" / "01_nox_osse") == "runs/01_nox_osse"
+    assert repo_relative(tmp_path / "x") == str((tmp_path / "x").resolve())
+
+    scratch = root / ".cache" / f"test-run-{os.getpid()}"
+    try:
+        scratch.mkdir(parents=True)
+        nb = scratch / "rel.ipynb"
+        _write_nb(nb, "import json, os, pathlib\npathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)\n"
+                      "pathlib.Path(output_dir, 'metrics.json').write_text(json.dumps({'output_dir': output_dir, "
+                      "'cwd': os.getcwd()}))")
+        out_nb, out_dir = scratch / "exec" / "rel.ipynb", scratch / "runs" / "rel"
+        run.execute(nb, parameters={}, out_notebook=out_nb, output_dir=out_dir)
+        written = json.loads((out_dir / "metrics.json").read_text())
+        assert written["output_dir"] == f".cache/test-run-{os.getpid()}/runs/rel"
+        assert written["cwd"] == str(root)
+        executed = nbformat.read(out_nb, as_version=4)
+        text = nbformat.writes(executed)
+        assert str(root) not in text, "absolute path left in the executed notebook"
+        assert executed.metadata["papermill"]["output_path"] == f".cache/test-run-{os.getpid()}/exec/rel.ipynb"
+        assert executed.metadata["papermill"]["input_path"] == f".cache/test-run-{os.getpid()}/rel.ipynb"
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

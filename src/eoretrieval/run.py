@@ -11,7 +11,7 @@ Examples
 --------
 Re-execute study 1 with another seed, into a folder of your choice::
 
-    python -m eoretrieval.run 01_nox_osse -p seed 3 --runs-dir /tmp/myruns --force
+    python -m eoretrieval.run 01_nox_osse -p seed 3 --runs-dir ../myruns --force
 
 Public names: :func:`discover`, :func:`execute`, :func:`main`.
 """
@@ -29,10 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from .config import repo_root
+from .config import repo_relative, repo_root
 from .provenance import atomic_write_text
 
-__all__ = ["discover", "execute", "main", "inputs_key"]
+__all__ = ["discover", "execute", "main", "inputs_key", "repo_relative"]
 
 
 def discover(names: list[str] | None = None, *, notebooks_dir: Path | None = None) -> list[Path]:
@@ -90,7 +90,9 @@ def execute(notebook: Path, *, parameters: dict, out_notebook: Path, output_dir:
     import papermill as pm
 
     params = dict(parameters)
-    params["output_dir"] = str(output_dir)
+    # papermill's cwd is the repository root: pass paths relative to it, so that the rendered notebooks
+    # (and the metrics' provenance) show "runs/<name>", not the build machine's absolute path
+    params["output_dir"] = repo_relative(output_dir)
     key = inputs_key(notebook, {k: v for k, v in params.items() if k != "output_dir"})
     stamp = output_dir / ".run-stamp.json"
     if not force and stamp.exists() and out_notebook.exists() and (output_dir / "metrics.json").exists():
@@ -98,7 +100,7 @@ def execute(notebook: Path, *, parameters: dict, out_notebook: Path, output_dir:
             return "cached", 0.0
     output_dir.mkdir(parents=True, exist_ok=True)
     out_notebook.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_notebook.with_name(f".{out_notebook.stem}.running.ipynb")
+    tmp = out_notebook.with_name(f".{out_notebook.stem}.{os.getpid()}.running.ipynb")  # one per process
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(str(notebook), str(tmp), parameters=params, kernel_name="python3",
@@ -115,9 +117,21 @@ def execute(notebook: Path, *, parameters: dict, out_notebook: Path, output_dir:
             tmp.unlink()
         raise
     seconds = time.perf_counter() - t0
+    _relative_papermill_metadata(tmp, input_path=notebook, output_path=out_notebook)
     os.replace(tmp, out_notebook)
     atomic_write_text(stamp, json.dumps({"key": key, "seconds": seconds, "parameters": params}, indent=2))
     return "ran", seconds
+
+
+def _relative_papermill_metadata(notebook: Path, *, input_path: Path, output_path: Path) -> None:
+    """Record papermill's ``input_path``/``output_path`` metadata repository-relative (final names)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    meta = nb.metadata.setdefault("papermill", {})
+    meta["input_path"] = repo_relative(input_path)
+    meta["output_path"] = repo_relative(output_path)
+    nbformat.write(nb, notebook)
 
 
 def _parse_value(text: str):
