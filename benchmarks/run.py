@@ -27,24 +27,15 @@ def _machine() -> dict:
             "load_average_1_5_15min": list(os.getloadavg())}
 
 
-def _timed(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench_nox(quick: bool) -> dict:
     """Seconds per daily map for every NOx method on test days of the "ci" world (target: net >= 100x cheaper)."""
     import pandas as pd
 
-    from eoretrieval.baselines import get_baseline
+    from eoretrieval.nox import get_baseline
     from eoretrieval.config import artifacts_dir
-    from eoretrieval.nets.nox_eval import predict_emissions
-    from eoretrieval.nets.nox_train import load_artifact
-    from eoretrieval.osse import make_nox_world, split_days
+    from eoretrieval.nox.evaluate import predict_emissions, seconds_per_day
+    from eoretrieval.nox.train import load_artifact
+    from eoretrieval.nox import make_nox_world, split_days
 
     t0 = time.perf_counter()
     world = make_nox_world(profile="ci", seed=0)
@@ -55,12 +46,14 @@ def bench_nox(quick: bool) -> dict:
     for name in ("smaat_unet", "vae"):
         model, objective, norm, _ = load_artifact(artifacts_dir() / "nox" / name)
         n_samples = 1 if name == "smaat_unet" else 16
-        out[f"{name}_s_per_day"] = _timed(lambda: predict_emissions(model, objective, world, days, norm,
-                                                                      n_samples=n_samples)) / len(days)
-    out["flux_divergence_s_per_day"] = _timed(lambda: get_baseline("flux_divergence")(world, days)) / len(days)
+        out[f"{name}_s_per_day"] = seconds_per_day(
+            lambda: predict_emissions(model, objective, world, days, norm, n_samples=n_samples), n_days=len(days),
+            repeat=3)
+    out["flux_divergence_s_per_day"] = seconds_per_day(lambda: get_baseline("flux_divergence")(world, days),
+                                                       n_days=len(days), repeat=3)
     var_days = days[:2] if quick else days[:4]
-    out["variational_s_per_day"] = _timed(lambda: get_baseline("variational")(world, var_days, progress=False),
-                                          repeat=1) / len(var_days)
+    out["variational_s_per_day"] = seconds_per_day(lambda: get_baseline("variational")(world, var_days, progress=False),
+                                                   n_days=len(var_days), repeat=1)
     out["speedup_variational_over_smaat_unet"] = out["variational_s_per_day"] / out["smaat_unet_s_per_day"]
     out["target"] = "smaat_unet at least 100x cheaper per day than the variational inversion"
     out["target_met"] = bool(out["speedup_variational_over_smaat_unet"] >= 100)
@@ -69,7 +62,7 @@ def bench_nox(quick: bool) -> dict:
 
 def bench_world_generation() -> dict:
     """Wall time of generating the "ci" NOx world from scratch (no cache)."""
-    from eoretrieval.osse import make_nox_world
+    from eoretrieval.nox import make_nox_world
 
     t0 = time.perf_counter()
     make_nox_world(profile="ci", seed=12345, cache=False, progress=False)

@@ -15,7 +15,11 @@ NOTEBOOKS = [p.stem for p in run.discover()]
 REQUIRED_KEYS = {
     "00_data_tour": {"catalog", "power_plants", "cities", "wind", "profile", "seed"},
     "01_nox_osse": {"methods", "trend", "vae", "timing", "profile", "seed"},
-    "05_vprm_sentinel2": {"models", "sites", "cv"},
+    "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
+                               "weekly_cycle", "realism", "profile", "seed"},
+    "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "profile", "seed"},
+    "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
+    "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout"},
 }
 
 

@@ -1,15 +1,17 @@
 """eoretrieval: the thin library behind the Earth-observation retrieval compendium.
 
 Importing the package is cheap: it does not import torch, cartopy or seaborn.
-Subpackages:
+Layers (import-linter contracts in pyproject.toml):
 
-- :mod:`eoretrieval.io`        catalog access and readers of real formats, with input checks
-- :mod:`eoretrieval.osse`      synthetic worlds whose truth is known
-- :mod:`eoretrieval.nets`      neural networks, objectives and the one training loop (torch)
-- :mod:`eoretrieval.baselines` physics and classic methods the networks must beat
-- :mod:`eoretrieval.carbon`    VPRM and its upgrades
-- :mod:`eoretrieval.verify`    metrics over labelled xarray data
-- :mod:`eoretrieval.plot`      house style, maps and figure provenance
+- core: :mod:`~eoretrieval.conventions`, :mod:`~eoretrieval.errors`, :mod:`~eoretrieval.config`,
+  :mod:`~eoretrieval.registry`, :mod:`~eoretrieval.provenance`, :mod:`~eoretrieval.artifacts`,
+  :mod:`~eoretrieval.targets`
+- shared layers: :mod:`eoretrieval.io` (catalog, readers of real formats, input checks), :mod:`eoretrieval.verify`
+  (metrics over labelled data), :mod:`eoretrieval.plot` (house style, maps, figure provenance),
+  :mod:`eoretrieval.nets` (torch: architectures, objectives, normalisation, the training loop)
+- domains: :mod:`eoretrieval.nox` (studies 1-2, NOx emissions), :mod:`eoretrieval.rain` (studies 3-4, rain from
+  infrared and microwave radiometers), :mod:`eoretrieval.carbon` (study 5, VPRM and its upgrades)
+- commands: ``run``, ``book``, ``bookdata``, ``bookapi``, ``results``, ``train``
 """
 
 __version__ = "0.1.0"

@@ -6,7 +6,7 @@ The library never reads notebook globals; the only environment lookup is the dat
 (argument, then ``EORETRIEVAL_ARTIFACTS``, then ``<repo>/artifacts``).
 
 Public names: :data:`PROFILES`, :func:`get_profile`, :func:`data_dir`, :func:`artifacts_dir`,
-:func:`repo_root`.
+:func:`repo_root`, :func:`repo_relative`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["PROFILES", "get_profile", "data_dir", "artifacts_dir", "repo_root", "cache_dir"]
+__all__ = ["PROFILES", "get_profile", "data_dir", "artifacts_dir", "repo_root", "cache_dir", "repo_relative"]
 
 #: Valid profile names. Each study defines its own frozen dataclass of sizes for each profile
-#: (e.g. ``eoretrieval.osse.nox.NOX_PROFILES``); this tuple is what every notebook accepts.
+#: (e.g. ``eoretrieval.nox.NOX_PROFILES``); this tuple is what every notebook accepts.
 PROFILES = ("ci", "paper")
 
 
@@ -72,3 +72,17 @@ def artifacts_dir(path: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env)
     return repo_root() / "artifacts"
+
+
+def repo_relative(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository root (POSIX form) when inside it, else the absolute path.
+
+    Examples
+    --------
+    >>> from eoretrieval.config import repo_root
+    >>> repo_relative(repo_root() / "runs" / "01_nox_osse")
+    'runs/01_nox_osse'
+    """
+    path = Path(path).resolve()
+    root = repo_root().resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)

@@ -16,7 +16,9 @@ __all__ = ["TRAINERS", "main"]
 
 #: study name -> module with ``main(argv)``; imported lazily so that ``--help`` is fast.
 TRAINERS: dict[str, str] = {
-    "nox": "eoretrieval.nets.nox_train",
+    "nox": "eoretrieval.nox.train",
+    "gmi": "eoretrieval.rain.gmi_train",
+    "rain_seviri": "eoretrieval.rain.seviri_train",
 }
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the nets tests: a tiny fake NOx world with the variables and attrs of make_nox_world."""
+"""Fixtures of the NOx tests: a tiny fake NOx world with the variables and attrs of make_nox_world."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy.ndimage import gaussian_filter
 
 
 def fake_nox_world(*, n_days: int = 40, ny: int = 16, nx: int = 16, seed: int = 0) -> xr.Dataset:
-    """Seeded stand-in for ``eoretrieval.osse.make_nox_world`` (same names, dims, units and split attrs)."""
+    """Seeded stand-in for ``eoretrieval.nox.make_nox_world`` (same names, dims, units and split attrs)."""
     rng = np.random.default_rng(seed)
     time = pd.date_range("2019-01-01", periods=n_days, freq="D")
     lat = 30.0 + 0.25 * np.arange(ny)

@@ -1,4 +1,4 @@
-"""Tests of eoretrieval.osse.emissions: totals, weekly cycle, imposed reduction, units."""
+"""Tests of eoretrieval.nox.emissions: totals, weekly cycle, imposed reduction, units."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.osse.emissions import (base_emission_map, domain_total, load_cities, load_point_sources,
+from eoretrieval.nox.emissions import (base_emission_map, domain_total, load_cities, load_point_sources,
                                         make_emissions, temporal_factors)
 
 
@@ -69,13 +69,13 @@ def test_wrong_units_raise(base_ci):
     with pytest.raises(DataError, match=r"base emission.*'mol m-2 s-1'"):
         make_emissions(bad, pd.date_range("2019-01-01", periods=3), rng_true=np.random.default_rng(0),
                        rng_prior=np.random.default_rng(0))
-    with pytest.raises(DataError, match=r"emission: units"):
+    with pytest.raises(DataError, match=r"variable 'emission' has units"):
         domain_total(xr.DataArray(np.ones((1, 2, 2)), dims=("time", "lat", "lon"),
                                   coords={"lat": [0.0, 1.0], "lon": [0.0, 1.0]}))
 
 
 def test_largest_sources_distinct_cells_inside_grid():
-    from eoretrieval.osse.emissions import largest_sources
+    from eoretrieval.nox.emissions import largest_sources
 
     lat = np.arange(28.125, 44.0, 0.25)
     lon = np.arange(108.125, 124.0, 0.25)

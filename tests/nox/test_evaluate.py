@@ -3,10 +3,11 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.nets import nox_train
-from eoretrieval.nets.nox_data import split_days
-from eoretrieval.nets.nox_eval import annual_means, perturb_world, predict_emissions, score, score_table, \
-    seconds_per_day, top_sources, trend_pct
+from eoretrieval.nox import train as nox_train
+from eoretrieval.nox.world import split_days
+from eoretrieval.nox.evaluate import annual_means, perturb_world, predict_emissions, score, score_table, \
+    scores_by_class, scores_json, seconds_per_day, sensitivity_table, timed, top_sources, trend_days, trend_pct, \
+    trend_summary
 
 
 def test_score_perfect_and_scaled(nox_world):
@@ -83,38 +84,76 @@ def test_predict_emissions(monkeypatch, nox_world, tmp_path):
     xr.testing.assert_equal(ens, again)
 
 
-def test_seconds_per_day():
-    assert seconds_per_day(lambda: None, n_days=10) >= 0
+def test_seconds_per_day_and_timed():
+    import time
+
+    assert seconds_per_day(lambda: time.sleep(0.05), n_days=10) == pytest.approx(0.005, rel=0.5)
+    out, s_per_day = timed(lambda: (time.sleep(0.04), "x")[1], n_days=4)
+    assert out == "x" and s_per_day == pytest.approx(0.01, rel=0.5)
 
 
 def test_evenly_spaced_and_profiles():
     import pandas as pd
 
     from eoretrieval.config import get_profile
-    from eoretrieval.nets.nox_eval import NOX_EVAL_PROFILES, evenly_spaced
+    from eoretrieval.nox.evaluate import evenly_spaced
+    from eoretrieval.nox.profiles import NOX_EVAL_PROFILES
 
     days = pd.date_range("2022-01-01", periods=10)
-    assert list(evenly_spaced(days, 3)) == [days[0], days[4], days[9]] or len(evenly_spaced(days, 3)) == 3
+    assert list(evenly_spaced(days, 3)) == [days[0], days[4], days[9]]
     assert len(evenly_spaced(days, 20)) == 10
     assert get_profile("CI", NOX_EVAL_PROFILES).n_members >= 2
 
 
-def test_check_targets():
-    from eoretrieval.nets.nox_eval import check_targets
+def _two_year_world():
+    import pandas as pd
 
-    scores = {"net": {"rmse": 1.0, "total_rel_err": -0.02}, "flux_divergence": {"rmse": 2.0},
-              "variational": {"rmse": 0.5}}
-    out = check_targets(net="net", scores=scores, scores_variational_days=scores,
-                        trend={"true_pct": -19.0, "net_pct": -15.0}, coverage90=0.9,
-                        seconds_per_day={"net": 0.01, "variational": 5.0})
-    assert out["rmse_vs_flux_divergence"] == {"value": 0.5, "limit": 0.6, "met": True}
-    assert out["rmse_vs_variational"]["met"] is False and out["rmse_vs_variational"]["value"] == 2.0
-    assert out["total_rel_err"]["met"] and not out["trend_pp"]["met"]
-    assert out["coverage90"]["met"] and out["speedup_vs_variational"]["value"] == pytest.approx(500)
+    time = pd.date_range("2019-01-01", "2020-12-31", freq="D")
+    lat, lon = np.array([30.0, 40.0]), np.array([110.0, 111.0])
+    e = np.ones((len(time), 2, 2)) * np.where(time.year == 2019, 2.0, 1.5)[:, None, None]
+    return xr.Dataset({"emission": (("time", "lat", "lon"), e, {"units": "mol m-2 s-1"})},
+                      coords={"time": time, "lat": lat, "lon": lon})
+
+
+def test_trend_days_and_summary():
+    world = _two_year_world()
+    days, var_days = trend_days(world, stride=3, n_variational=4)
+    assert days[0] == np.datetime64("2019-01-02") and set(days.year) == {2019, 2020}
+    assert len(var_days) == 8 and list(var_days[:4].strftime("%m-%d")) == list(var_days[4:].strftime("%m-%d"))
+    truth = world["emission"].sel(time=days)
+    out = trend_summary({"half": truth * 0.5, "flat": xr.full_like(truth, 2.0)}, truth,
+                        variational_truth=world["emission"].sel(time=var_days))
+    assert out["true_pct"] == pytest.approx(-25.0) and out["half_pct"] == pytest.approx(-25.0)
+    assert out["flat_pct"] == pytest.approx(0.0) and out["variational_true_pct"] == pytest.approx(-25.0)
+    with pytest.raises(DataError, match="one calendar year"):
+        trend_days(world.sel(time="2019"), stride=3, n_variational=4)
+
+
+def test_scores_by_class_known_coverage():
+    rng = np.random.default_rng(0)
+    truth = xr.DataArray(rng.uniform(1, 2, (20, 10, 10)), dims=("time", "lat", "lon"),
+                         coords={"lat": np.linspace(30, 35, 10), "lon": np.arange(10.0)})
+    # an ensemble whose members all lie above the truth: zero coverage everywhere, in every class
+    high = truth + 1 + xr.DataArray(rng.uniform(0, 1, 8), dims="member")
+    wide = truth + xr.DataArray(np.linspace(-1, 1, 9), dims="member")
+    table = scores_by_class({"_high": high, "_wide": wide}, truth, weights=xr.ones_like(truth))
+    assert list(table.index) == ["lowest 50 %", "50–90 %", "90–99 %", "top 1 %"]
+    assert (table["coverage90_high"] == 0).all() and (table["coverage90_wide"] == 1).all()
+
+
+def test_sensitivity_and_scores_json(nox_world):
+    days = split_days(nox_world, "test")[:4]
+    truth = nox_world["emission"].sel(time=days)
+    perfect = {"truth": lambda w, d: w["emission"].sel(time=d)}
+    table, valid = sensitivity_table(nox_world, days, truth, perfect, kinds=("none", "cloud"))
+    assert table.loc[("none", "truth"), "rmse"] == 0 and table.loc[("cloud", "truth"), "rmse"] == 0
+    assert valid["cloud"] < valid["none"]
+    out = scores_json(table.loc["none"], n_days={"truth": 4})
+    assert out == {"truth": {"rmse": 0.0, "corr": pytest.approx(1.0), "total_rel_err": 0.0, "n_days": 4}}
 
 
 def test_to_nmol(nox_world):
-    from eoretrieval.nets.nox_eval import to_nmol
+    from eoretrieval.nox.evaluate import to_nmol
 
     assert to_nmol(nox_world["emission"]).attrs["units"] == "nmol m-2 s-1"
     with pytest.raises(DataError, match="mol m-2 s-1"):

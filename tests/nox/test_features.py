@@ -3,8 +3,10 @@ import pytest
 import torch
 
 from eoretrieval.errors import DataError
-from eoretrieval.nets.nox_data import DEFAULT_CHANNELS, NoxNormalisation, compute_normalisation, decode_targets, \
-    make_inputs, make_targets, split_days
+from eoretrieval.nets.normalisation import Normalisation
+from eoretrieval.nox.features import DEFAULT_CHANNELS, compute_normalisation, decode_targets, \
+    make_inputs, make_targets
+from eoretrieval.nox.world import split_days
 
 
 def test_split_days_disjoint(nox_world):
@@ -40,7 +42,7 @@ def test_round_trip(nox_world, tmp_path, transform):
     days = split_days(nox_world, "val")
     norm = compute_normalisation(nox_world, target_transform=transform)
     norm.to_json(tmp_path / "n.json")
-    again = NoxNormalisation.from_json(tmp_path / "n.json")
+    again = Normalisation.from_json(tmp_path / "n.json")
     assert again == norm
     truth = nox_world["emission"].sel(time=days)
     back = decode_targets(make_targets(nox_world, days, again), again, truth)
@@ -58,12 +60,12 @@ def test_bad_input(nox_world, tmp_path):
     with pytest.raises(ValueError, match="valid"):
         compute_normalisation(nox_world, channels=("no2", "temperature"))
     with pytest.raises(DataError, match="not found"):
-        NoxNormalisation.from_json(tmp_path / "missing.json")
+        Normalisation.from_json(tmp_path / "missing.json")
 
 
 @pytest.mark.parametrize("transform", ["linear", "asinh"])
 def test_scale_augment_is_linear_above_background(nox_world, transform):
-    from eoretrieval.nets.nox_data import ScaleAugment
+    from eoretrieval.nox.features import ScaleAugment
 
     days = split_days(nox_world, "train")[:4]
     norm = compute_normalisation(nox_world, target_transform=transform)

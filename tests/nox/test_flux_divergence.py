@@ -1,4 +1,4 @@
-"""Tests of eoretrieval.baselines.flux_divergence."""
+"""Tests of eoretrieval.nox.flux_divergence."""
 
 import numpy as np
 import pandas as pd
@@ -6,10 +6,10 @@ import pytest
 import torch
 import xarray as xr
 
-from eoretrieval.baselines import flux_divergence
-from eoretrieval.baselines._common import fill_gaps
+from eoretrieval.nox import flux_divergence
+from eoretrieval.nox._common import fill_gaps
 from eoretrieval.errors import DataError
-from eoretrieval.osse.transport import SphericalGrid, simulate_day
+from eoretrieval.nox.transport import SphericalGrid, simulate_day
 
 torch.set_num_threads(1)
 
@@ -73,9 +73,9 @@ def test_bad_input_raises_dataerror():
     e, c, u, v, tau = _steady_state_case(n=8)
     bad = u.copy()
     bad.attrs["units"] = "km h-1"
-    with pytest.raises(DataError, match=r"u: units 'km h-1', expected 'm s-1'"):
+    with pytest.raises(DataError, match=r"variable 'u' has units 'km h-1', expected 'm s-1'"):
         flux_divergence(c, bad, v, tau)
-    with pytest.raises(DataError, match=r"lifetime: units"):
+    with pytest.raises(DataError, match=r"variable 'lifetime' has units"):
         flux_divergence(c, u, v, tau.assign_attrs(units="s"))
     empty = c * np.nan
     empty.attrs["units"] = "mol m-2"

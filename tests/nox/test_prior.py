@@ -1,11 +1,12 @@
-"""Tests of eoretrieval.baselines.prior and the baseline registry."""
+"""Tests of eoretrieval.nox.prior and the baseline registry."""
 
 import numpy as np
 import pytest
+import xarray as xr
 
-from eoretrieval.baselines import column_scaling, fit_column_scale, get_baseline, list_baselines, prior_emission
+from eoretrieval.nox import column_scaling, fit_column_scale, get_baseline, list_baselines, prior_emission
 from eoretrieval.errors import DataError
-from eoretrieval.osse import make_nox_world
+from eoretrieval.nox import make_nox_world
 
 TINY = dict(start="2019-01-01", end="2019-01-20", lat0=36.0, lat1=39.0, lon0=114.0, lon1=117.0,
             split_train="2019-01-01/2019-01-14", split_val="2019-01-15/2019-01-16",
@@ -18,7 +19,7 @@ def world():
 
 
 def test_registry():
-    assert list_baselines() == ["column_scaling", "flux_divergence", "prior", "variational"]
+    assert list_baselines() == ["column_scaling", "flux_divergence", "memorisation", "prior", "variational"]
     for name in list_baselines():
         assert callable(get_baseline(name.upper()))
     with pytest.raises(ValueError, match=r"unknown baseline 'unet'; valid baselines: \['column_scaling'"):
@@ -54,5 +55,21 @@ def test_bad_days_and_units(world):
         prior_emission(world, "2019-01-01")
     bad = world.copy()
     bad["no2_column"] = bad["no2_column"].assign_attrs(units="molec cm-2")
-    with pytest.raises(DataError, match=r"no2_column: units 'molec cm-2', expected 'mol m-2'"):
+    with pytest.raises(DataError, match=r"variable 'no2_column' has units 'molec cm-2', expected 'mol m-2'"):
         column_scaling(bad, "test")
+
+
+def test_memorisation_ignores_the_observations_and_the_test_truth(nox_world):
+    from eoretrieval.nox import memorisation, split_days
+
+    test = split_days(nox_world, "test")
+    est = memorisation(nox_world, "test")
+    expected = nox_world["emission"].sel(time=split_days(nox_world, "train")).mean("time")
+    np.testing.assert_allclose(est.isel(time=0).values, expected.values, rtol=1e-6)
+    assert (est.std("time") == 0).all() and list(est.time.values) == list(test.values)
+    # scrambling the observations and the test-period truth changes nothing
+    other = nox_world.copy()
+    other["no2_column"] = nox_world["no2_column"] * 3.0
+    other["emission"] = nox_world["emission"].where(~nox_world.time.isin(test), 0.0)
+    other["emission"].attrs = nox_world["emission"].attrs
+    xr.testing.assert_identical(memorisation(other, "test"), est)

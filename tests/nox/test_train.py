@@ -5,8 +5,8 @@ import torch
 
 from eoretrieval import artifacts
 from eoretrieval.errors import DataError
-from eoretrieval.nets import nox_train
-from eoretrieval.nets.nox_data import make_inputs, split_days
+from eoretrieval.nox import train as nox_train
+from eoretrieval.nox.features import make_inputs, split_days
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of eoretrieval.osse.tropomi_operator: noise statistics, cloud fraction, units."""
+"""Tests of eoretrieval.nox.tropomi_operator: noise statistics, cloud fraction, units."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.osse.tropomi_operator import MOL_M2_PER_MOLEC_CM2, observe
+from eoretrieval.nox.tropomi_operator import MOL_M2_PER_MOLEC_CM2, observe
 
 
 def _column(n=200, shape=(32, 32), value=2e-4):
@@ -62,7 +62,7 @@ def test_same_seed_same_fields_other_settings():
 def test_bad_input():
     col = _column(n=2)
     col.attrs["units"] = "molec cm-2"
-    with pytest.raises(DataError, match=r"nox_column: units 'molec cm-2', expected 'mol m-2'"):
+    with pytest.raises(DataError, match=r"variable 'nox_column' has units 'molec cm-2', expected 'mol m-2'"):
         observe(col, seed=0)
     with pytest.raises(DataError, match="nox_column: dims"):
         observe(_column(n=2).transpose("lat", "lon", "time"), seed=0)

@@ -1,4 +1,4 @@
-"""Tests of eoretrieval.osse.nox_world: determinism, splits, consistency with the transport model, errors."""
+"""Tests of eoretrieval.nox.world: determinism, splits, consistency with the transport model, errors."""
 
 import json
 
@@ -8,9 +8,9 @@ import pytest
 import torch
 import xarray as xr
 
-from eoretrieval.osse import NOX_PROFILES, make_nox_world, split_days
-from eoretrieval.osse.nox_world import nox_lifetime, world_path
-from eoretrieval.osse.transport import SphericalGrid, simulate_day
+from eoretrieval.nox import NOX_PROFILES, make_nox_world, split_days
+from eoretrieval.nox.world import nox_lifetime, world_path
+from eoretrieval.nox.transport import SphericalGrid, simulate_day
 
 torch.set_num_threads(1)
 
@@ -62,7 +62,15 @@ def test_lifetime_ranges():
     assert (tau[0] > tau[1]).all() and (np.diff(tau, axis=1) > 0).all()
 
 
-def test_world_matches_transport_model(tiny):
+@pytest.fixture(scope="module")
+def tiny_vanleer():
+    return make_nox_world(seed=0, cache=False, progress=False, advection="vanleer", **TINY)
+
+
+@pytest.mark.parametrize("name", ["tiny", "tiny_vanleer"])
+def test_world_matches_transport_model(name, request):
+    """The one forward model: simulate_day with the world's own settings reproduces each day's column."""
+    tiny = request.getfixturevalue(name)
     grid = SphericalGrid.from_coords(tiny["lat"].values, tiny["lon"].values)
     t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))  # noqa: E731
     for d in (10, 30, 31):  # 30 is the first day of the second chunk: spin-up error only
@@ -70,7 +78,8 @@ def test_world_matches_transport_model(tiny):
                          t(tiny["u"][d]), t(tiny["v"][d]), t(1 / (3600 * tiny["lifetime"][d])), grid,
                          n_substeps=tiny.attrs["transport_substeps_per_day"],
                          diffusivity=tiny.attrs["transport_diffusivity_m2_s"],
-                         background=tiny.attrs["transport_background_nox_mol_m2"]).numpy()
+                         background=tiny.attrs["transport_background_nox_mol_m2"],
+                         scheme=tiny.attrs["transport_scheme"]).numpy()
         truth = tiny["nox_column"][d].values
         tol = 1e-2 if d == 30 else 1e-5
         assert np.abs(c - truth).max() / truth.max() < tol

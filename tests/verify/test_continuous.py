@@ -24,14 +24,18 @@ def test_known_values(pred, truth, expected):
 def test_against_sklearn_and_numpy(field_pair):
     pred, truth = field_pair
     p, t = pred.values.ravel(), truth.values.ravel()
-    assert float(mse(pred, truth)) == pytest.approx(mean_squared_error(t, p))
-    assert float(r2(pred, truth)) == pytest.approx(r2_score(t, p))
-    assert float(corr(pred, truth)) == pytest.approx(np.corrcoef(p, t)[0, 1])
+    # weights=None: equal weights (the default "area" weights the lat dim of field_pair by cos(lat))
+    assert float(mse(pred, truth, weights=None)) == pytest.approx(mean_squared_error(t, p))
+    assert float(r2(pred, truth, weights=None)) == pytest.approx(r2_score(t, p))
+    assert float(corr(pred, truth, weights=None)) == pytest.approx(np.corrcoef(p, t)[0, 1])
+    w = np.broadcast_to(np.cos(np.deg2rad(pred.lat.values))[None, :, None], pred.shape).ravel()
+    assert float(mse(pred, truth)) == pytest.approx(mean_squared_error(t, p, sample_weight=w))
+    assert float(r2(pred, truth)) == pytest.approx(r2_score(t, p, sample_weight=w))
 
 
 def test_dim_reduces_only_named_dims(field_pair):
     pred, truth = field_pair
-    out = rmse(pred, truth, dim=("lat", "lon"))
+    out = rmse(pred, truth, dim=("lat", "lon"), weights=None)
     assert out.dims == ("time",)
     for i in range(4):
         ref = np.sqrt(np.mean((pred.values[i] - truth.values[i]) ** 2))
@@ -55,7 +59,7 @@ def test_skipna(field_pair):
     assert np.isnan(float(rmse(pred, truth)))
     m = np.isfinite(pred.values)
     ref = np.sqrt(np.mean((pred.values[m] - truth.values[m]) ** 2))
-    assert float(rmse(pred, truth, skipna=True)) == pytest.approx(ref)
+    assert float(rmse(pred, truth, skipna=True, weights=None)) == pytest.approx(ref)
 
 
 def test_dask_equals_eager(field_pair):

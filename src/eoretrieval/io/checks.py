@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from ..config import repo_relative
 from ..errors import DataError
 
 __all__ = ["require_variables", "require_units", "require_finite", "require_grid", "source_of"]
@@ -35,8 +36,10 @@ def _norm_units(units: str | None) -> str:
 
 
 def source_of(ds: xr.Dataset | xr.DataArray) -> str:
-    """Return the file a dataset came from (``encoding['source']`` or ``attrs['source_file']``)."""
-    return str(ds.encoding.get("source") or ds.attrs.get("source_file") or "<in-memory dataset>")
+    """Return the file a dataset came from (``encoding['source']`` or ``attrs['source_file']``), relative to the
+    repository when inside it (messages then read the same on every machine)."""
+    src = ds.encoding.get("source") or ds.attrs.get("source_file")
+    return repo_relative(src) if src else "<in-memory dataset>"
 
 
 def require_variables(ds: xr.Dataset, required: Mapping[str, str | None] | list[str], *,

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 from ..registry import Registry
 from .smaat_unet import SmaAtUNet
-from .vae import ELBO, ConditionalVAE, Regression
+from .unet import UNet
+from .diffusion import GaussianDiffusion
+from .flow_matching import ConditionalFlowMatcher, ResidualFlowMatcher
+from .objectives import ELBO, Regression
+from .quantile import BalancedMSE, FocalR, QuantileLoss, TailMSE, WeightedMSE
+from .vae import ConditionalVAE
 
 __all__ = ["MODELS", "OBJECTIVES", "get_model", "list_models", "get_objective", "list_objectives"]
 
 #: model name -> class
 MODELS: Registry[type] = Registry("model", {
     "smaat_unet": SmaAtUNet,
+    "unet": UNet,
     "vae": ConditionalVAE,
 })
 
 #: objective name -> class
 OBJECTIVES: Registry[type] = Registry("objective", {
     "regression": Regression,
+    "ddpm": GaussianDiffusion,
+    "cfm": ConditionalFlowMatcher,
+    "residual_cfm": ResidualFlowMatcher,
     "elbo": ELBO,
+    "quantile": QuantileLoss,
+    "weighted_mse": WeightedMSE,
+    "balanced_mse": BalancedMSE,
+    "focal_r": FocalR,
+    "tail_mse": TailMSE,
 })
 
 

@@ -97,7 +97,7 @@ def train(model: nn.Module, objective: Objective, train_data: tuple[torch.Tensor
         Network; trained in place and left holding the best weights (lowest validation loss, or the
         last epoch's if ``val_data`` is None).
     objective : object with ``loss(model, x1, cond) -> Tensor``
-        E.g. :class:`~eoretrieval.nets.vae.Regression` or :class:`~eoretrieval.nets.vae.ELBO`.
+        E.g. :class:`~eoretrieval.nets.objectives.Regression` or :class:`~eoretrieval.nets.objectives.ELBO`.
     train_data, val_data : (x1, cond)
         Target ``(n, c, y, x)`` and condition ``(n, c', y, x)`` tensors.
     epochs, batch_size, lr, weight_decay : int, int, float, float
@@ -121,7 +121,7 @@ def train(model: nn.Module, objective: Objective, train_data: tuple[torch.Tensor
         Learning-rate schedule over ``epochs``.
     augment : callable or None
         ``augment(x1, cond, generator) -> (x1, cond)`` applied to every training batch (not to validation),
-        e.g. :class:`~eoretrieval.nets.nox_data.ScaleAugment`.
+        e.g. :class:`~eoretrieval.nox.features.ScaleAugment`.
 
     Returns
     -------

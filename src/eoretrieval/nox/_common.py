@@ -8,15 +8,15 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter
 
 from eoretrieval.errors import DataError
+from eoretrieval.io.checks import require_units
+from eoretrieval.nox.world import split_days
 
 __all__ = ["check_units", "check_dims", "select_days", "fill_gaps", "emission_array"]
 
 
 def check_units(da: xr.DataArray, name: str, expected: str) -> None:
-    """Raise :class:`DataError` naming ``name`` if ``da.attrs['units']`` is not ``expected``."""
-    found = da.attrs.get("units")
-    if found != expected:
-        raise DataError(f"{name}: units {found!r}, expected {expected!r}")
+    """Check the units of the world variable ``name`` through :func:`eoretrieval.io.checks.require_units`."""
+    require_units(da.rename(name), expected, source="NOx world")
 
 
 def check_dims(da: xr.DataArray, name: str, expected=("time", "lat", "lon")) -> None:
@@ -34,7 +34,7 @@ def select_days(world: xr.Dataset, days=None) -> xr.Dataset:
         return world
     if isinstance(days, str):
         if days in ("train", "val", "test"):
-            days = world.attrs[f"split_{days}"]
+            return world.sel(time=split_days(world, days))
         if "/" not in days:
             raise ValueError(f"days: expected None, 'train'/'val'/'test', 'YYYY-MM-DD/YYYY-MM-DD', a slice or dates; "
                              f"got {days!r}")

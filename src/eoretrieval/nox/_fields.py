@@ -1,4 +1,4 @@
-"""Seeded, spatially correlated Gaussian random fields (private helper of :mod:`eoretrieval.osse`).
+"""Seeded, spatially correlated Gaussian random fields (private helper of :mod:`eoretrieval.nox`).
 
 A white-noise field is filtered with a Gaussian kernel of standard deviation ``length`` (grid
 cells) in Fourier space on a zero-padded, periodic canvas, cropped to the grid and normalised to

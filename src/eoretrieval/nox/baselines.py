@@ -2,7 +2,7 @@
 
 Every entry has the signature ``f(world, days=None, **kwargs) -> xr.DataArray`` (emission,
 mol m-2 s-1, dims (time, lat, lon)), where ``world`` is a NOx world
-(:func:`eoretrieval.osse.make_nox_world`) and ``days`` selects days (None, "train"/"val"/"test",
+(:func:`eoretrieval.nox.make_nox_world`) and ``days`` selects days (None, "train"/"val"/"test",
 "YYYY-MM-DD/YYYY-MM-DD", a slice or dates).
 
 =================  ==========================================================
@@ -12,6 +12,7 @@ prior              climatological prior inventory (:func:`prior_emission`)
 column_scaling     constant x NO2 column, fitted on training days
 flux_divergence    Beirle et al. (2019) flux divergence
 variational        4D-Var-style inversion with the true model ("physical limit")
+memorisation       training-period mean of the true map, no observation (null baseline)
 =================  ==========================================================
 
 Public names: :func:`get_baseline`, :func:`list_baselines`.
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from eoretrieval.baselines.flux_divergence import flux_divergence_world
+from eoretrieval.nox.flux_divergence import flux_divergence_world
 from eoretrieval.registry import Registry
-from eoretrieval.baselines.prior import column_scaling, prior_emission
-from eoretrieval.baselines.variational import variational_inversion
+from eoretrieval.nox.prior import column_scaling, memorisation, prior_emission
+from eoretrieval.nox.variational import variational_inversion
 
 __all__ = ["get_baseline", "list_baselines"]
 
@@ -33,6 +34,7 @@ _BASELINES: Registry[Callable] = Registry("baseline", {
     "column_scaling": column_scaling,
     "flux_divergence": flux_divergence_world,
     "variational": variational_inversion,
+    "memorisation": memorisation,
 })
 
 

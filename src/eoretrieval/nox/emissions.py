@@ -55,7 +55,8 @@ from scipy.special import ndtr
 
 from eoretrieval.config import data_dir
 from eoretrieval.errors import DataError
-from eoretrieval.osse._fields import smooth_fields
+from eoretrieval.io.checks import require_units
+from eoretrieval.nox._fields import smooth_fields
 
 __all__ = ["M_NO2", "load_point_sources", "load_cities", "base_emission_map", "temporal_factors",
            "make_emissions", "domain_total", "largest_sources"]
@@ -240,8 +241,7 @@ def make_emissions(base: xr.DataArray, dates, *, rng_true: np.random.Generator, 
     xr.Dataset
         ``emission`` and ``prior_emission`` (mol m-2 s-1), dims (time, lat, lon), float32.
     """
-    if base.attrs.get("units") != "mol m-2 s-1":
-        raise DataError(f"base emission: units {base.attrs.get('units')!r}, expected 'mol m-2 s-1'")
+    require_units(base.rename("base_emission"), "mol m-2 s-1", source="base emission map")
     dates = pd.DatetimeIndex(dates)
     f = temporal_factors(dates, seasonal_amplitude=seasonal_amplitude, weekend_factor=weekend_factor,
                          reduction_pct=reduction_pct)
@@ -281,8 +281,7 @@ def domain_total(emission: xr.DataArray, *, units: str = "Tg yr-1") -> xr.DataAr
     xr.DataArray
         Dims of ``emission`` without lat/lon.
     """
-    if emission.attrs.get("units") != "mol m-2 s-1":
-        raise DataError(f"emission: units {emission.attrs.get('units')!r}, expected 'mol m-2 s-1'")
+    require_units(emission.rename("emission"), "mol m-2 s-1", source="domain_total")
     area = xr.DataArray(_cell_area(emission["lat"].values, emission["lon"].values), dims=("lat", "lon"),
                         coords={"lat": emission["lat"], "lon": emission["lon"]})
     tot = (emission * area).sum(("lat", "lon"), skipna=True)

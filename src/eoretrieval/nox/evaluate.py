@@ -1,15 +1,16 @@
 """Evaluation helpers of the NOx study: predictions of trained networks as labelled maps, scores per
 method, the multi-year trend, and perturbed observations for the sensitivity tests.
 
-Public names: :class:`NoxEvalProfile`, :data:`NOX_EVAL_PROFILES`, :func:`evenly_spaced`, :func:`predict_emissions`, :func:`score`, :func:`score_table`, :func:`top_sources`,
-:func:`annual_means`, :func:`trend_pct`, :func:`perturb_world`, :data:`PERTURBATIONS`, :func:`seconds_per_day`.
+Public names: :func:`evenly_spaced`, :func:`predict_emissions`, :func:`score`, :func:`score_table`, :func:`top_sources`,
+:func:`annual_means`, :func:`trend_pct`, :func:`perturb_world`, :data:`PERTURBATIONS`, :func:`seconds_per_day`,
+:func:`timed`, :func:`trend_days`, :func:`trend_summary`, :func:`ensemble_scores`, :func:`scores_by_class`,
+:func:`sensitivity_table`, :func:`scores_json`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,58 +19,15 @@ import xarray as xr
 
 from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
+from ..io.checks import require_units
 from ..verify import bias, corr, relative_error, rmse
-from .nox_data import NoxNormalisation, decode_targets, make_inputs
+from ..verify import area_weights as _area_weights
+from ..nets.normalisation import Normalisation
+from .features import decode_targets, make_inputs
 
 __all__ = ["predict_emissions", "score", "score_table", "top_sources", "annual_means", "trend_pct",
-           "perturb_world", "PERTURBATIONS", "seconds_per_day", "area_weights", "NoxEvalProfile",
-           "NOX_EVAL_PROFILES", "evenly_spaced", "check_targets", "TARGETS", "to_nmol"]
-
-@dataclass(frozen=True)
-class NoxEvalProfile:
-    """Sizes of the evaluation in the study notebook (one per profile).
-
-    Attributes
-    ----------
-    test_stride : int
-        Evaluate every ``test_stride``-th day of the test split (the same days for every method).
-    variational_days : int
-        Number of test days (evenly spaced among the evaluated ones) given to the variational inversion.
-    trend_stride : int
-        Stride of the days of the first and last year of the independent world used for the trend (not a
-        multiple of 7, so that both years sample every weekday alike: the emissions have a weekly cycle).
-    trend_variational_days : int
-        Days per year given to the variational inversion in the trend test.
-    n_members : int
-        VAE ensemble size.
-    sensitivity_stride : int
-        Every n-th evaluated test day is used in the sensitivity tests.
-    smoke_train_days, smoke_steps : int
-        Size of the retraining smoke test (days, optimiser steps).
-    """
-
-    test_stride: int
-    variational_days: int
-    trend_stride: int
-    trend_variational_days: int
-    n_members: int
-    sensitivity_stride: int
-    smoke_train_days: int
-    smoke_steps: int
-
-
-#: Evaluation sizes per profile.
-NOX_EVAL_PROFILES = {
-    "ci": NoxEvalProfile(test_stride=3, variational_days=12, trend_stride=3, trend_variational_days=4,
-                         n_members=32, sensitivity_stride=2, smoke_train_days=16, smoke_steps=2),
-    "paper": NoxEvalProfile(test_stride=1, variational_days=365, trend_stride=1, trend_variational_days=365,
-                            n_members=100, sensitivity_stride=1, smoke_train_days=64, smoke_steps=20),
-}
-
-#: Targets of the study (see :func:`check_targets`).
-TARGETS = {"rmse_vs_flux_divergence": 0.6, "rmse_vs_variational": 1.2, "total_rel_err": 0.05,
-           "trend_pp": 3.0, "coverage90": (0.85, 0.95), "speedup_vs_variational": 100.0}
-
+           "perturb_world", "PERTURBATIONS", "seconds_per_day", "timed", "area_weights", "evenly_spaced", "to_nmol", "trend_days", "trend_summary", "ensemble_scores",
+           "scores_by_class", "sensitivity_table", "scores_json"]
 
 def evenly_spaced(days, n: int) -> pd.DatetimeIndex:
     """``n`` days picked evenly from ``days`` (all of them if ``n >= len(days)``)."""
@@ -87,37 +45,8 @@ def to_nmol(da: xr.DataArray) -> xr.DataArray:
     DataError
         If ``da`` is not in mol m-2 s-1.
     """
-    if da.attrs.get("units") != "mol m-2 s-1":
-        raise DataError(f"{da.name}: units {da.attrs.get('units')!r}, expected 'mol m-2 s-1'")
+    require_units(da, "mol m-2 s-1", source="to_nmol")
     return (da * 1e9).assign_attrs({**da.attrs, "units": "nmol m-2 s-1"})
-
-
-def check_targets(*, net: str, scores: Mapping[str, Mapping[str, float]],
-                  scores_variational_days: Mapping[str, Mapping[str, float]], trend: Mapping[str, float],
-                  coverage90: float, seconds_per_day: Mapping[str, float]) -> dict:
-    """Compare measured numbers with :data:`TARGETS`; return ``{target: {"value", "limit", "met"}}``.
-
-    ``scores`` are per method on all evaluated test days, ``scores_variational_days`` on the days the
-    variational inversion was run (the RMSE ratio against it uses those days), ``trend`` holds
-    ``true_pct`` and ``<method>_pct``, ``seconds_per_day`` per method.
-    """
-    ratio_fd = scores[net]["rmse"] / scores["flux_divergence"]["rmse"]
-    ratio_var = scores_variational_days[net]["rmse"] / scores_variational_days["variational"]["rmse"]
-    total = abs(scores[net]["total_rel_err"])
-    trend_err = abs(trend[f"{net}_pct"] - trend["true_pct"])
-    speedup = seconds_per_day["variational"] / seconds_per_day[net]
-    lo, hi = TARGETS["coverage90"]
-    return {
-        "rmse_vs_flux_divergence": {"value": ratio_fd, "limit": TARGETS["rmse_vs_flux_divergence"],
-                                    "met": ratio_fd <= TARGETS["rmse_vs_flux_divergence"]},
-        "rmse_vs_variational": {"value": ratio_var, "limit": TARGETS["rmse_vs_variational"],
-                                "met": ratio_var <= TARGETS["rmse_vs_variational"]},
-        "total_rel_err": {"value": total, "limit": TARGETS["total_rel_err"], "met": total < TARGETS["total_rel_err"]},
-        "trend_pp": {"value": trend_err, "limit": TARGETS["trend_pp"], "met": trend_err <= TARGETS["trend_pp"]},
-        "coverage90": {"value": coverage90, "limit": [lo, hi], "met": lo <= coverage90 <= hi},
-        "speedup_vs_variational": {"value": speedup, "limit": TARGETS["speedup_vs_variational"],
-                                   "met": speedup >= TARGETS["speedup_vs_variational"]},
-    }
 
 
 #: Sensitivity tests: name -> default magnitude (see :func:`perturb_world`).
@@ -125,24 +54,24 @@ PERTURBATIONS = {"noise": 2.0, "cloud": 0.2, "lifetime": 0.3, "wind": (0.2, 20.0
 
 
 def area_weights(da: xr.DataArray) -> xr.DataArray:
-    """Cell-area weights of a regular lat/lon grid, cos(latitude) (dimensionless), broadcast like ``da``."""
-    return np.cos(np.deg2rad(da[LAT])).broadcast_like(da)
+    """Cell-area weights (cos latitude, :func:`eoretrieval.verify.area_weights`) broadcast like ``da``."""
+    return _area_weights(da).broadcast_like(da)
 
 
 @torch.no_grad()
-def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days, norm: NoxNormalisation, *,
+def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days, norm: Normalisation, *,
                       n_samples: int = 1, seed: int = 0, batch_size: int = 32, device: str = "cpu") -> xr.DataArray:
     """Emission maps estimated by a trained network for ``days`` of ``world``.
 
     Parameters
     ----------
     model, objective
-        From :func:`~eoretrieval.nets.nox_train.load_artifact`.
+        From :func:`~eoretrieval.nox.train.load_artifact`.
     world : xr.Dataset
         NOx world (observations, winds, lifetime; the truth is not used).
     days : sequence of datetime-like
         Days to estimate.
-    norm : NoxNormalisation
+    norm : Normalisation
         The artefact's statistics.
     n_samples : int
         Ensemble members for a generative model (ignored by a deterministic one).
@@ -312,3 +241,109 @@ def seconds_per_day(fn: Callable[[], object], *, n_days: int, repeat: int = 1) -
         fn()
         best = min(best, time.perf_counter() - t0)
     return float(best / n_days)
+
+
+def timed(fn: Callable[[], object], *, n_days: int) -> tuple[object, float]:
+    """Call ``fn()`` once; return its result and the wall-clock seconds per daily map (``n_days`` maps)."""
+    t0 = time.perf_counter()
+    out = fn()
+    return out, float((time.perf_counter() - t0) / n_days)
+
+
+def trend_days(world: xr.Dataset, *, stride: int, n_variational: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Days of the first and last calendar year of ``world`` on which the trend is measured.
+
+    Every ``stride``-th day of each year (the first day of the world is skipped: it has no previous overpass), and
+    for the variational inversion ``n_variational`` days evenly spread over the first year plus the same calendar
+    days of the last year (so both years sample the same seasons).
+
+    Returns
+    -------
+    (days, variational_days) : tuple of pd.DatetimeIndex
+
+    Raises
+    ------
+    DataError
+        If the world spans fewer than two calendar years.
+    """
+    times = pd.DatetimeIndex(world[TIME].values)
+    if times.year.min() == times.year.max():
+        raise DataError(f"{world.attrs.get('title', 'NOx world')}: spans one calendar year; a trend needs two")
+    first = times[times.year == times.year.min()][1:]
+    last = times[times.year == times.year.max()]
+    days = first[::stride].append(last[::stride])
+    doy = evenly_spaced(first[:-1], n_variational)
+    var_days = doy.append(pd.DatetimeIndex([d.replace(year=int(last.year[0])) for d in doy]))
+    return days, var_days
+
+
+def trend_summary(estimates: Mapping[str, xr.DataArray], truth: xr.DataArray, *, variational_truth=None) -> dict:
+    """Percentage change first → last year (:func:`trend_pct`) of the truth and of each estimate.
+
+    Returns ``{"true_pct", "<method>_pct", ...}``, plus ``variational_true_pct`` (the truth on the variational
+    inversion's own days) when ``variational_truth`` is given.
+    """
+    out = {"true_pct": trend_pct(truth)}
+    out.update({f"{name}_pct": trend_pct(est) for name, est in estimates.items()})
+    if variational_truth is not None:
+        out["variational_true_pct"] = trend_pct(variational_truth)
+    return out
+
+
+def ensemble_scores(ensemble: xr.DataArray, truth: xr.DataArray, *, weights=None, level: float = 0.9,
+                    suffix: str = "") -> dict[str, float]:
+    """``coverage90<suffix>`` (central-interval coverage at ``level``) and ``spread_skill<suffix>`` of an ensemble."""
+    from ..verify import interval_coverage, spread_skill_ratio
+
+    key = f"coverage{round(100 * level)}{suffix}"
+    return {key: float(interval_coverage(ensemble, truth, level=level, weights=weights)),
+            f"spread_skill{suffix}": float(spread_skill_ratio(ensemble, truth, weights=weights))}
+
+
+#: Classes of cells by their mean true emission (quantile edges) used by :func:`scores_by_class`.
+EMISSION_CLASSES = {"lowest 50 %": (0.0, 0.5), "50–90 %": (0.5, 0.9), "90–99 %": (0.9, 0.99), "top 1 %": (0.99, 1.0)}
+
+
+def scores_by_class(ensembles: Mapping[str, xr.DataArray], truth: xr.DataArray, *, weights) -> pd.DataFrame:
+    """:func:`ensemble_scores` of each ensemble (suffix = its key) within classes of cells by mean true emission.
+
+    The classes are the quantile ranges of :data:`EMISSION_CLASSES` of the time-mean truth; rows are classes.
+    """
+    mean_truth = truth.mean(TIME)
+    edges = np.quantile(mean_truth, [0.0, 0.5, 0.9, 0.99, 1.0])
+    cls = xr.DataArray(np.digitize(mean_truth, edges[1:-1]), dims=(LAT, LON), coords=mean_truth.coords)
+    cls = cls.broadcast_like(truth)
+    rows = {}
+    for k, name in enumerate(EMISSION_CLASSES):
+        w = weights * (cls == k)
+        rows[name] = {key: v for suffix, ens in ensembles.items()
+                      for key, v in ensemble_scores(ens, truth, weights=w, suffix=suffix).items()}
+    return pd.DataFrame(rows).T
+
+
+def sensitivity_table(world: xr.Dataset, days, truth: xr.DataArray,
+                      estimators: Mapping[str, Callable[[xr.Dataset, pd.DatetimeIndex], xr.DataArray]], *,
+                      kinds=("none", *PERTURBATIONS), seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Scores of each estimator on perturbed copies of ``world`` (:func:`perturb_world`; ``"none"``: unperturbed).
+
+    Returns
+    -------
+    (table, valid_fraction)
+        ``table``: rows ``(kind, method)``, columns rmse, corr, total_rel_err; ``valid_fraction``: observed share
+        of cells on ``days`` per kind.
+    """
+    days = pd.DatetimeIndex(days)
+    rows, valid = {}, {}
+    for kind in kinds:
+        pw = world if kind == "none" else perturb_world(world, kind, seed=seed)
+        sc = score_table({name: fn(pw, days) for name, fn in estimators.items()}, truth).to_pandas()
+        for name in estimators:
+            rows[(kind, name)] = sc.loc[name, ["rmse", "corr", "total_rel_err"]]
+        valid[kind] = float(pw["valid"].sel({TIME: days}).mean())
+    return pd.DataFrame(rows).T, valid
+
+
+def scores_json(table: pd.DataFrame, *, n_days: Mapping[str, int]) -> dict[str, dict[str, float]]:
+    """A ``(method × metric)`` score table as ``{method: {metric: value, "n_days": n}}`` for ``metrics.json``."""
+    return {name: {**{k: float(v) for k, v in table.loc[name].items()}, "n_days": int(n_days[name])}
+            for name in table.index}

@@ -7,16 +7,13 @@ inventory and the calendar (day of year, weekend). The target ``x1`` is the emis
 (``"linear"``) or compressed (``"asinh"``). Normalisation statistics are computed on TRAINING days only
 and saved as JSON next to the weights.
 
-Public names: :class:`NoxNormalisation`, :data:`DEFAULT_CHANNELS`, :func:`split_days`,
+The statistics are a generic :class:`~eoretrieval.nets.normalisation.Normalisation`.
+
+Public names: :data:`DEFAULT_CHANNELS`,
 :func:`compute_normalisation`, :func:`make_inputs`, :func:`make_targets`, :func:`decode_targets`.
 """
 
 from __future__ import annotations
-
-import json
-import os
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,8 +22,10 @@ import xarray as xr
 
 from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
+from ..nets.normalisation import Normalisation
+from .world import split_days
 
-__all__ = ["NoxNormalisation", "DEFAULT_CHANNELS", "ALL_CHANNELS", "split_days", "compute_normalisation",
+__all__ = ["DEFAULT_CHANNELS", "ALL_CHANNELS", "compute_normalisation",
            "make_inputs", "make_targets", "decode_targets", "REQUIRED_VARIABLES", "ScaleAugment"]
 
 #: Every input channel this module knows how to build.
@@ -43,101 +42,12 @@ _SOURCE = {"no2": "no2_column", "no2_prev": "no2_column", "u": "u", "v": "v", "l
            "prior": "prior_emission"}
 
 
-@dataclass
-class NoxNormalisation:
-    """Normalisation statistics (from training days only) and the target transform.
-
-    Attributes
-    ----------
-    channels : list of str
-        Input channel names, in order (see :data:`ALL_CHANNELS`).
-    offset, scale : dict
-        Per world variable: ``(value - offset) / scale``.
-    target_transform : {"linear", "asinh"}
-        ``linear``: ``y = E / target_scale``; ``asinh``: ``y = asinh(E / target_scale)``.
-    target_scale : float
-        In ``target_units``.
-    target_units : str
-        Units of the emission (from the world's ``emission.attrs["units"]``).
-    train_period : str
-        ``"YYYY-MM-DD/YYYY-MM-DD"`` of the days the statistics came from.
-    """
-
-    channels: list[str]
-    offset: dict[str, float]
-    scale: dict[str, float]
-    target_transform: str = "linear"
-    target_scale: float = 1.0
-    target_units: str = ""
-    train_period: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def to_json(self, path: str | os.PathLike) -> Path:
-        """Write the statistics to ``path`` (JSON) and return the path."""
-        path = Path(path)
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        return path
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike) -> NoxNormalisation:
-        """Read statistics written by :meth:`to_json`.
-
-        Raises
-        ------
-        DataError
-            If the file is missing or lacks a field; the message names the file.
-        """
-        path = Path(path)
-        if not path.exists():
-            raise DataError(f"{path}: normalisation file not found")
-        record = json.loads(path.read_text())
-        missing = [k for k in ("channels", "offset", "scale", "target_transform", "target_scale") if k not in record]
-        if missing:
-            raise DataError(f"{path}: normalisation lacks fields {missing}")
-        return cls(**record)
-
-    @property
-    def n_channels(self) -> int:
-        return len(self.channels)
-
-    def forward_target(self, emission: np.ndarray) -> np.ndarray:
-        """Emission (``target_units``) → network target."""
-        y = np.asarray(emission, dtype=np.float64) / self.target_scale
-        return np.arcsinh(y) if self.target_transform == "asinh" else y
-
-    def inverse_target(self, y: np.ndarray) -> np.ndarray:
-        """Network target → emission (``target_units``)."""
-        y = np.asarray(y, dtype=np.float64)
-        if self.target_transform == "asinh":
-            y = np.sinh(y)
-        return y * self.target_scale
-
-
 def _check(world: xr.Dataset, names) -> None:
     name = world.attrs.get("title", "NOx world")
     missing = [v for v in names if v not in world]
     if missing:
         raise DataError(f"{name}: dataset lacks variables {missing}; expected {list(names)} "
-                        f"(make it with eoretrieval.osse.make_nox_world)")
-
-
-def split_days(world: xr.Dataset, split: str) -> pd.DatetimeIndex:
-    """Days of ``world`` in the split ``"train"``, ``"val"`` or ``"test"`` (attr ``split_<name>``).
-
-    Raises
-    ------
-    DataError
-        If the attribute is missing or malformed.
-    """
-    key = f"split_{split}"
-    if key not in world.attrs:
-        raise DataError(f"NOx world: attribute {key!r} missing; expected 'YYYY-MM-DD/YYYY-MM-DD'")
-    try:
-        start, end = str(world.attrs[key]).split("/")
-    except ValueError as err:
-        raise DataError(f"NOx world: attribute {key!r} = {world.attrs[key]!r}; expected 'YYYY-MM-DD/YYYY-MM-DD'") from err
-    times = pd.DatetimeIndex(world[TIME].values)
-    return times[(times >= pd.Timestamp(start)) & (times <= pd.Timestamp(end) + pd.Timedelta("23h59min"))]
+                        f"(make it with eoretrieval.nox.make_nox_world)")
 
 
 def _field(world: xr.Dataset, name: str) -> xr.DataArray:
@@ -148,7 +58,7 @@ def _field(world: xr.Dataset, name: str) -> xr.DataArray:
 
 
 def compute_normalisation(world: xr.Dataset, *, days=None, channels=DEFAULT_CHANNELS,
-                          target_transform: str = "linear") -> NoxNormalisation:
+                          target_transform: str = "linear") -> Normalisation:
     """Compute input offsets/scales and the target scale on ``days`` (default: the training split).
 
     The NO2 statistics use valid (cloud-free) pixels only; the target scale is the standard deviation of the
@@ -186,12 +96,12 @@ def compute_normalisation(world: xr.Dataset, *, days=None, channels=DEFAULT_CHAN
             offset[src], scale[src] = float(np.mean(vals)), float(np.std(vals) or 1.0)
     emis = sub["emission"].values
     tscale = float(np.std(emis)) if target_transform == "linear" else float(np.percentile(emis, 90))
-    return NoxNormalisation(channels=list(channels), offset=offset, scale=scale, target_transform=target_transform,
+    return Normalisation(channels=list(channels), offset=offset, scale=scale, target_transform=target_transform,
                             target_scale=tscale or 1.0, target_units=world["emission"].attrs.get("units", ""),
                             train_period=f"{days.min():%Y-%m-%d}/{days.max():%Y-%m-%d}")
 
 
-def make_inputs(world: xr.Dataset, days, norm: NoxNormalisation) -> torch.Tensor:
+def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     """Network condition tensor ``(len(days), n_channels, lat, lon)`` (float32) for ``days`` of ``world``.
 
     Gaps (cloudy or NaN pixels) of the NO2 column are set to 0 after normalisation and flagged by the
@@ -238,7 +148,7 @@ def make_inputs(world: xr.Dataset, days, norm: NoxNormalisation) -> torch.Tensor
     return torch.from_numpy(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0))
 
 
-def make_targets(world: xr.Dataset, days, norm: NoxNormalisation) -> torch.Tensor:
+def make_targets(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     """Network target tensor ``(len(days), 1, lat, lon)`` (float32) from ``world["emission"]``."""
     _check(world, ("emission",))
     emis = _field(world, "emission").sel({TIME: pd.DatetimeIndex(days)}).values
@@ -247,7 +157,7 @@ def make_targets(world: xr.Dataset, days, norm: NoxNormalisation) -> torch.Tenso
     return torch.from_numpy(norm.forward_target(emis)[:, None].astype(np.float32))
 
 
-def decode_targets(y: torch.Tensor | np.ndarray, norm: NoxNormalisation, template: xr.DataArray,
+def decode_targets(y: torch.Tensor | np.ndarray, norm: Normalisation, template: xr.DataArray,
                    *, name: str = "emission") -> xr.DataArray:
     """Network output → labelled emission map in ``norm.target_units``.
 
@@ -286,7 +196,7 @@ class ScaleAugment:
 
     Parameters
     ----------
-    norm : NoxNormalisation
+    norm : Normalisation
         Statistics of the tensors being augmented.
     low, high : float
         Range of the scale factor.
@@ -294,7 +204,7 @@ class ScaleAugment:
         NO2 background column (units of the world's ``no2_column``) that does not scale.
     """
 
-    def __init__(self, norm: NoxNormalisation, *, low: float = 0.7, high: float = 1.3, background: float = 0.0) -> None:
+    def __init__(self, norm: Normalisation, *, low: float = 0.7, high: float = 1.3, background: float = 0.0) -> None:
         self.norm, self.low, self.high, self.background = norm, low, high, background
         self._no2 = [norm.channels.index(c) for c in ("no2", "no2_prev") if c in norm.channels]
         self._valid = [norm.channels.index(c) for c in ("valid", "valid_prev") if c in norm.channels]

@@ -15,7 +15,7 @@ On the sphere :math:`\\nabla\\cdot\\mathbf F = \\frac{1}{R\\cos\\varphi}\\big(\\
 domain edge).
 
 Gaps (clouds) are filled per day by normalised Gaussian convolution of the observed columns before
-the derivatives are taken (:func:`eoretrieval.baselines._common.fill_gaps`); the estimate can then
+the derivatives are taken (:func:`eoretrieval.nox._common.fill_gaps`); the estimate can then
 be smoothed (``smooth_sigma``) and optionally masked to the observed cells (``mask=True``).
 Single-day estimates are noisy: :cite:`beirle2019` average over many days; here each day is a
 separate estimate so that all methods are compared on the same daily maps.
@@ -29,7 +29,7 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
-from eoretrieval.baselines._common import check_dims, check_units, emission_array, fill_gaps, select_days
+from eoretrieval.nox._common import check_dims, check_units, emission_array, fill_gaps, select_days
 from eoretrieval.errors import DataError
 
 __all__ = ["flux_divergence", "flux_divergence_world"]
@@ -132,9 +132,9 @@ def flux_divergence_world(world: xr.Dataset, days=None, *, no2_nox_ratio: float 
     Parameters
     ----------
     world : xr.Dataset
-        Output of :func:`eoretrieval.osse.make_nox_world`.
+        Output of :func:`eoretrieval.nox.make_nox_world`.
     days
-        See :func:`eoretrieval.baselines._common.select_days`.
+        See :func:`eoretrieval.nox._common.select_days`.
     no2_nox_ratio : float
         Assumed NO2/NOx ratio (the true one varies; this is the method's assumption).
     background : float, "world" or None

@@ -7,7 +7,11 @@
   :math:`a = \\sum y' E / \\sum y'^2`; unobserved cells are gap-filled first as in the flux-divergence
   method.
 
-Public names: :func:`prior_emission`, :func:`column_scaling`, :func:`fit_column_scale`.
+- :func:`memorisation`: the training-period mean of the *true* emission map, with no observation at all. A
+  network that has memorised one source map scores about as well as this; every table carries it as the null
+  baseline a retrieval must beat.
+
+Public names: :func:`prior_emission`, :func:`column_scaling`, :func:`fit_column_scale`, :func:`memorisation`.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from eoretrieval.baselines._common import check_units, emission_array, fill_gaps, select_days
+from eoretrieval.nox._common import check_units, emission_array, fill_gaps, select_days
 
-__all__ = ["prior_emission", "column_scaling", "fit_column_scale"]
+__all__ = ["prior_emission", "column_scaling", "fit_column_scale", "memorisation"]
 
 
 def prior_emission(world: xr.Dataset, days=None) -> xr.DataArray:
@@ -49,7 +53,7 @@ def column_scaling(world: xr.Dataset, days=None, *, train_days="train", backgrou
     world : xr.Dataset
         NOx world.
     days
-        Days to estimate (see :func:`eoretrieval.baselines._common.select_days`).
+        Days to estimate (see :func:`eoretrieval.nox._common.select_days`).
     train_days
         Days on which the constant is fitted (default: the world's training split).
     background : float, optional
@@ -69,3 +73,37 @@ def column_scaling(world: xr.Dataset, days=None, *, train_days="train", backgrou
     out = np.stack([fill_gaps(y[i], np.isfinite(y[i]), sigma=fill_sigma) for i in range(y.shape[0])]) * a
     return emission_array(out, w["no2_column"], long_name="NOx emission, column x constant",
                           method="column_scaling", **{"scale_s-1": a})
+
+
+def memorisation(world: xr.Dataset, days=None, *, train_days="train") -> xr.DataArray:
+    """The memorisation baseline: the mean true emission over ``train_days``, the same map on every selected day.
+
+    Parameters
+    ----------
+    world : xr.Dataset
+        NOx world (``emission``, mol m-2 s-1).
+    days
+        Days to estimate (see :func:`eoretrieval.nox._common.select_days`); nothing of these days is used.
+    train_days
+        Days whose true emissions are averaged (default: the world's training split).
+
+    Returns
+    -------
+    xr.DataArray
+        (time, lat, lon), mol m-2 s-1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2019-01-01", periods=4)
+    >>> w = xr.Dataset({"emission": (("time", "lat", "lon"), np.arange(4.0).reshape(4, 1, 1), {"units": "mol m-2 s-1"})},
+    ...                coords={"time": t, "lat": [30.0], "lon": [110.0]})
+    >>> memorisation(w, "2019-01-03/2019-01-04", train_days="2019-01-01/2019-01-02").values.ravel().tolist()
+    [0.5, 0.5]
+    """
+    check_units(world["emission"], "emission", "mol m-2 s-1")
+    mean = select_days(world, train_days)["emission"].mean("time")
+    sel = select_days(world, days)["emission"]
+    out = mean.broadcast_like(sel).transpose(*sel.dims)
+    return emission_array(out.values, sel, long_name="NOx emission, memorisation baseline (training-period mean truth)",
+                          method="memorisation (training-period mean of the true map; no observation)")

@@ -1,7 +1,7 @@
 """Training command of the NOx study: ``python -m eoretrieval.train nox [options]``.
 
-Builds the OSSE world (:func:`eoretrieval.osse.make_nox_world`), turns its training and validation
-splits into tensors (:mod:`~eoretrieval.nets.nox_data`), trains SmaAt-UNet (regression) or the
+Builds the OSSE world (:func:`eoretrieval.nox.make_nox_world`), turns its training and validation
+splits into tensors (:mod:`~eoretrieval.nox.features`), trains SmaAt-UNet (regression) or the
 conditional VAE (ELBO) with :func:`~eoretrieval.nets.train.train`, and writes the artefact
 ``artifacts/nox/<name>/`` (weights, normalisation, manifest with held-out validation metrics, log).
 
@@ -11,7 +11,8 @@ Example::
         --out artifacts/nox/smaat_unet
 
 Public names: :func:`main`, :func:`build_parser`, :func:`build_world`, :func:`load_artifact`,
-:func:`validation_metrics`.
+:func:`validation_metrics`, and the steps of :func:`main`: :func:`training_days`, :func:`prepare_data`,
+:func:`build_model`, :func:`build_augment`, :func:`score_validation`.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ import xarray as xr
 from .. import artifacts
 from ..conventions import LAT, LON, TIME
 from ..errors import DataError
-from .interface import get_model, get_objective
-from .nox_data import DEFAULT_CHANNELS, NoxNormalisation, ScaleAugment, compute_normalisation, decode_targets, \
-    make_inputs, make_targets, split_days
-from .train import resolve_device, train
+from ..nets import get_model, get_objective
+from ..nets.normalisation import Normalisation
+from .features import DEFAULT_CHANNELS, ScaleAugment, compute_normalisation, decode_targets, \
+    make_inputs, make_targets
+from .world import split_days
+from ..nets.train import resolve_device, train
 
-__all__ = ["main", "build_parser", "build_world", "load_artifact", "validation_metrics", "OBJECTIVE_OF"]
+__all__ = ["main", "build_parser", "build_world", "load_artifact", "validation_metrics", "OBJECTIVE_OF",
+           "training_days", "prepare_data", "build_model", "build_augment", "score_validation"]
 
 #: model name -> objective name
 OBJECTIVE_OF = {"smaat_unet": "regression", "vae": "elbo"}
@@ -42,7 +46,7 @@ OBJECTIVE_OF = {"smaat_unet": "regression", "vae": "elbo"}
 
 def build_world(*, profile: str, seed: int) -> xr.Dataset:
     """Return the OSSE world the model trains on (tests replace this function with a tiny fake)."""
-    from ..osse import make_nox_world
+    from .world import make_nox_world
 
     return make_nox_world(profile=profile, seed=seed)
 
@@ -89,9 +93,9 @@ def validation_metrics(pred: xr.DataArray, truth: xr.DataArray) -> dict:
 
     Both ``(time, lat, lon)`` in the same units; means are area-weighted (cos latitude).
     """
-    from ..verify import bias, corr, relative_error, rmse
+    from ..verify import area_weights, bias, corr, relative_error, rmse
 
-    w = np.cos(np.deg2rad(truth[LAT])).broadcast_like(truth)
+    w = area_weights(truth).broadcast_like(truth)
     return {
         "rmse": float(rmse(pred, truth, weights=w)),
         "bias": float(bias(pred, truth, weights=w)),
@@ -101,6 +105,80 @@ def validation_metrics(pred: xr.DataArray, truth: xr.DataArray) -> dict:
     }
 
 
+def training_days(world: xr.Dataset, *, max_train_days: int | None = None):
+    """Training and validation days of ``world`` (the world's own splits), optionally cut for a smoke test.
+
+    Raises
+    ------
+    DataError
+        If either split is empty.
+    """
+    train_days, val_days = split_days(world, "train"), split_days(world, "val")
+    if max_train_days:
+        train_days = train_days[:max_train_days]
+        val_days = val_days[: max(max_train_days // 2, 2)]
+    if len(train_days) == 0 or len(val_days) == 0:
+        raise DataError(f"NOx world: empty training ({len(train_days)}) or validation ({len(val_days)}) split")
+    return train_days, val_days
+
+
+def prepare_data(world: xr.Dataset, train_days, val_days, *, channels, target_transform: str):
+    """Normalisation from the training days, and ``(targets, inputs)`` tensors of both splits."""
+    norm = compute_normalisation(world, days=train_days, channels=channels, target_transform=target_transform)
+    train_data = (make_targets(world, train_days, norm), make_inputs(world, train_days, norm))
+    val_data = (make_targets(world, val_days, norm), make_inputs(world, val_days, norm))
+    return norm, train_data, val_data
+
+
+def build_model(args: argparse.Namespace, n_channels: int):
+    """The network and its objective from the command-line options: ``(model, objective, model_kwargs, obj_kwargs)``."""
+    torch.manual_seed(args.seed)
+    kwargs = {"base_channels": args.base_channels, "depth": args.depth}
+    if args.model == "smaat_unet":
+        kwargs["kernels_per_layer"] = args.kernels_per_layer
+    if args.model == "vae":
+        kwargs["latent_channels"] = args.latent_channels
+    model = get_model(args.model)(n_channels, 1, **kwargs)
+    obj_kwargs = {"beta": args.beta} if args.model == "vae" else {}
+    objective = get_objective(OBJECTIVE_OF[args.model])(**obj_kwargs)
+    return model, objective, kwargs, obj_kwargs
+
+
+def build_augment(args: argparse.Namespace, world: xr.Dataset, norm: Normalisation) -> ScaleAugment | None:
+    """The scale augmentation of ``--scale-augment`` (recorded in ``norm.extra``), or None when switched off."""
+    if args.scale_augment.lower() == "none":
+        return None
+    low, high = (float(x) for x in args.scale_augment.split(","))
+    background = args.no2_background
+    if background is None:
+        background = float(world.attrs.get("no2_background_mol_m2", world.attrs.get("no2_background", 0.0)))
+    norm.extra["scale_augment"] = {"low": low, "high": high, "background": background}
+    return ScaleAugment(norm, low=low, high=high, background=background)
+
+
+def score_validation(model, objective, model_name: str, world: xr.Dataset, val_days, val_inputs, norm) -> dict:
+    """:func:`validation_metrics` of the trained network on the validation days (the VAE: its decoder mean)."""
+    with torch.no_grad():
+        y = objective.sample(model, val_inputs, n_samples=1)[0] if model_name == "smaat_unet" else model(val_inputs)
+    truth = world["emission"].sel({TIME: val_days}).transpose(TIME, LAT, LON)
+    metrics = validation_metrics(decode_targets(y, norm, truth), truth)
+    metrics.update({"split": "val", "period": f"{val_days.min():%Y-%m-%d}/{val_days.max():%Y-%m-%d}",
+                    "n_days": len(val_days)})
+    return metrics
+
+
+def _manifest_extra(args, result, norm, train_days, val_days, device) -> dict:
+    return {"training": {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+                         "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                         "scale_augment": args.scale_augment, "channels": norm.channels,
+                         "target_transform": norm.target_transform, "seed": args.seed,
+                         "n_train_days": len(train_days), "n_val_days": len(val_days),
+                         "train_period": norm.train_period, "device": str(device),
+                         "threads": torch.get_num_threads(),
+                         "machine": f"{platform.platform()}; {platform.processor() or platform.machine()}; "
+                                    f"{os.cpu_count()} logical CPUs"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the training command; return 0 on success."""
     args = build_parser().parse_args(argv)
@@ -108,35 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else artifacts.artifact_path("nox", args.model)
     world = build_world(profile=args.profile, seed=args.world_seed)
-    train_days, val_days = split_days(world, "train"), split_days(world, "val")
-    if args.max_train_days:
-        train_days = train_days[: args.max_train_days]
-        val_days = val_days[: max(args.max_train_days // 2, 2)]
-    if len(train_days) == 0 or len(val_days) == 0:
-        raise DataError(f"NOx world: empty training ({len(train_days)}) or validation ({len(val_days)}) split")
+    train_days, val_days = training_days(world, max_train_days=args.max_train_days)
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
-    norm = compute_normalisation(world, days=train_days, channels=channels, target_transform=args.target_transform)
-    train_data = (make_targets(world, train_days, norm), make_inputs(world, train_days, norm))
-    val_data = (make_targets(world, val_days, norm), make_inputs(world, val_days, norm))
-
-    torch.manual_seed(args.seed)
-    kwargs = {"base_channels": args.base_channels, "depth": args.depth}
-    if args.model == "smaat_unet":
-        kwargs["kernels_per_layer"] = args.kernels_per_layer
-    if args.model == "vae":
-        kwargs["latent_channels"] = args.latent_channels
-    model = get_model(args.model)(norm.n_channels, 1, **kwargs)
-    obj_kwargs = {"beta": args.beta} if args.model == "vae" else {}
-    objective = get_objective(OBJECTIVE_OF[args.model])(**obj_kwargs)
+    norm, train_data, val_data = prepare_data(world, train_days, val_days, channels=channels,
+                                              target_transform=args.target_transform)
+    model, objective, kwargs, obj_kwargs = build_model(args, norm.n_channels)
     device = resolve_device(args.device)
-    augment = None
-    if args.scale_augment.lower() != "none":
-        low, high = (float(x) for x in args.scale_augment.split(","))
-        background = args.no2_background
-        if background is None:
-            background = float(world.attrs.get("no2_background_mol_m2", world.attrs.get("no2_background", 0.0)))
-        augment = ScaleAugment(norm, low=low, high=high, background=background)
-        norm.extra["scale_augment"] = {"low": low, "high": high, "background": background}
+    augment = build_augment(args, world, norm)
 
     with artifacts.staging(out) as tmp:
         result = train(model, objective, train_data, val_data, epochs=args.epochs, batch_size=args.batch_size,
@@ -146,12 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         model.cpu().eval()
         torch.save(model.state_dict(), tmp / "weights.pt")
         norm.to_json(tmp / "normalisation.json")
-        with torch.no_grad():
-            y = objective.sample(model, val_data[1], n_samples=1)[0] if args.model == "smaat_unet" else model(val_data[1])
-        truth = world["emission"].sel({TIME: val_days}).transpose(TIME, LAT, LON)
-        metrics = validation_metrics(decode_targets(y, norm, truth), truth)
-        metrics.update({"split": "val", "period": f"{val_days.min():%Y-%m-%d}/{val_days.max():%Y-%m-%d}",
-                        "n_days": len(val_days), "best_val_loss": result.best_val_loss})
+        metrics = score_validation(model, objective, args.model, world, val_days, val_data[1], norm)
+        metrics["best_val_loss"] = result.best_val_loss
         artifacts.write_manifest(
             tmp, study="nox",
             model={"name": args.model, "class": type(model).__name__, "kwargs": {"in_channels": norm.n_channels,
@@ -162,14 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                             "emission_sha256": _checksum(world["emission"]),
                             "no2_column_sha256": _checksum(world["no2_column"].fillna(-1.0))},
             metrics=metrics, train_seconds=result.seconds,
-            extra={"training": {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
-                                "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                                "scale_augment": args.scale_augment, "channels": norm.channels,
-                                "target_transform": norm.target_transform, "seed": args.seed, "n_train_days": len(train_days), "n_val_days": len(val_days),
-                                "train_period": norm.train_period, "device": str(device),
-                                "threads": torch.get_num_threads(),
-                                "machine": f"{platform.platform()}; {platform.processor() or platform.machine()}; "
-                                           f"{os.cpu_count()} logical CPUs"}})
+            extra=_manifest_extra(args, result, norm, train_days, val_days, device))
     print(f"wrote {out} (best epoch {result.best_epoch}/{result.epochs_run}, {result.seconds:.0f} s; "
           f"validation RMSE {metrics['rmse']:.4g} {metrics['units']}, total rel. err. {metrics['total_rel_err']:+.3f})")
     return 0
@@ -193,5 +238,5 @@ def load_artifact(folder: str | os.PathLike, *, device: str = "cpu"):
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
     model.to(device).eval()
     objective = get_objective(spec["objective"])(**spec.get("objective_kwargs", {}))
-    norm = NoxNormalisation.from_json(folder / "normalisation.json")
+    norm = Normalisation.from_json(folder / "normalisation.json")
     return model, objective, norm, manifest

@@ -39,7 +39,8 @@ import xarray as xr
 from scipy.special import ndtr, ndtri
 
 from eoretrieval.errors import DataError
-from eoretrieval.osse._fields import smooth_fields
+from eoretrieval.io.checks import require_units
+from eoretrieval.nox._fields import smooth_fields
 
 __all__ = ["observe", "cloud_threshold_offset", "MOL_M2_PER_MOLEC_CM2"]
 
@@ -103,8 +104,7 @@ def observe(nox_column: xr.DataArray, *, seed: int, no2_nox_ratio: float = 0.75,
     DataError
         If ``nox_column`` lacks units ``mol m-2`` or dims (time, lat, lon).
     """
-    if nox_column.attrs.get("units") != "mol m-2":
-        raise DataError(f"nox_column: units {nox_column.attrs.get('units')!r}, expected 'mol m-2'")
+    require_units(nox_column.rename("nox_column"), "mol m-2", source="NOx world")
     if tuple(nox_column.dims) != ("time", "lat", "lon"):
         raise DataError(f"nox_column: dims {nox_column.dims}, expected ('time', 'lat', 'lon')")
     if not 0 <= cloud_cover < 1:
@@ -148,5 +148,5 @@ def observe(nox_column: xr.DataArray, *, seed: int, no2_nox_ratio: float = 0.75,
         "amf_error": da(amf.astype(np.float32), "1", "relative air-mass-factor error (multiplicative: 1 + amf_error)"),
         "no2_column_true": da(true_no2.astype(np.float32), "mol m-2",
                               "noise-free NO2 column incl. free-tropospheric background"),
-    }, attrs={"observation_operator": "eoretrieval.osse.tropomi_operator.observe", **{
+    }, attrs={"observation_operator": "eoretrieval.nox.tropomi_operator.observe", **{
         f"obs_{k}": v for k, v in settings.items()}})

@@ -26,7 +26,7 @@ import xarray as xr
 
 from eoretrieval.config import data_dir
 from eoretrieval.errors import DataError
-from eoretrieval.osse._fields import ar1_fields
+from eoretrieval.nox._fields import ar1_fields
 
 __all__ = ["read_era_interim_winds", "make_winds"]
 

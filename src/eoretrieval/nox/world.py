@@ -2,22 +2,22 @@
 
 :func:`make_nox_world` builds, deterministically from a seed, a daily dataset over eastern China:
 
-1. true and prior emissions from real proxies (:mod:`eoretrieval.osse.emissions`);
+1. true and prior emissions from real proxies (:mod:`eoretrieval.nox.emissions`);
 2. daily boundary-layer winds from the ERA-Interim climatology plus synoptic noise
-   (:mod:`eoretrieval.osse.winds`);
+   (:mod:`eoretrieval.nox.winds`);
 3. a NOx lifetime varying with season and latitude,
    :math:`\\tau = \\tau_s(\\varphi) + (\\tau_w(\\varphi) - \\tau_s(\\varphi))\\tfrac12(1 + \\cos(2\\pi(d-15)/365.25))`,
    linear in latitude between ``tau_summer_h`` and ``tau_winter_h`` given at 18 N and 45 N
    (3–6 h in summer to 10–24 h in winter; the ranges of :cite:`beirle2011`, :cite:`lange2022`);
 4. the NOx column at the 13:30 overpass from the 2-D transport model
-   (:mod:`eoretrieval.osse.transport`), state carried from day to day;
-5. TROPOMI-like NO2 observations (:mod:`eoretrieval.osse.tropomi_operator`).
+   (:mod:`eoretrieval.nox.transport`), state carried from day to day;
+5. TROPOMI-like NO2 observations (:mod:`eoretrieval.nox.tropomi_operator`).
 
 The transport runs day-sequentially in ``chunk_days`` blocks that are integrated in parallel as a
 batch; each block is spun up over the ``spinup_days`` real days before it (from the background
 column), so block boundaries carry a tiny spin-up error (measured in the tests, well below 1 %).
 Every day uses the same number of sub-steps (``transport_substeps_per_day`` attribute, from the
-CFL condition on the whole wind record), so :func:`eoretrieval.osse.transport.simulate_day` with
+CFL condition on the whole wind record), so :func:`eoretrieval.nox.transport.simulate_day` with
 the dataset's fields reproduces ``nox_column`` exactly from ``nox_column`` of the previous day.
 
 Seeds: one :class:`numpy.random.SeedSequence` per world seed, spawned into independent streams
@@ -43,9 +43,10 @@ import pandas as pd
 import xarray as xr
 
 from eoretrieval.config import cache_dir, get_profile
+from eoretrieval.errors import DataError
 
 __all__ = ["NoxWorldConfig", "NOX_PROFILES", "make_nox_world", "nox_lifetime", "world_grid", "split_days",
-           "world_path", "WORLD_VERSION"]
+           "world_path", "WORLD_VERSION", "SPLITS"]
 
 #: Bumped whenever the generator changes; part of the cache key.
 WORLD_VERSION = "1"
@@ -87,11 +88,14 @@ class NoxWorldConfig:
     tau_winter_h: tuple = (10.0, 24.0)
     # transport
     diffusivity: float = 1000.0  #: m2 s-1
+    #: advective flux of the transport model, "upwind" (first order) or "vanleer" (second order, flux-limited);
+    #: see :mod:`eoretrieval.nox.transport` for the numerical diffusion of each
+    advection: str = "upwind"
     background_nox: float = 1.0e-5  #: mol m-2, inflow at open boundaries and initial state
     cfl: float = 0.9
     spinup_days: int = 5
     chunk_days: int = 92
-    # observation operator (see eoretrieval.osse.tropomi_operator.observe)
+    # observation operator (see eoretrieval.nox.tropomi_operator.observe)
     no2_nox_ratio: float = 0.75
     ratio_std: float = 0.05
     amf_rel_error: float = 0.15
@@ -113,6 +117,8 @@ class NoxWorldConfig:
                                  f"resolution = {self.resolution} cells")
         if pd.Timestamp(self.end) <= pd.Timestamp(self.start):
             raise ValueError(f"end {self.end} must be after start {self.start}")
+        if self.advection not in ("upwind", "vanleer"):
+            raise ValueError(f"advection must be 'upwind' or 'vanleer', got {self.advection!r}")
         if not 0 <= self.reduction_pct < 100:
             raise ValueError(f"reduction_pct must be in [0, 100), got {self.reduction_pct}")
 
@@ -157,14 +163,34 @@ def nox_lifetime(lat, dates, *, tau_summer_h=(3.0, 6.0), tau_winter_h=(10.0, 24.
     return np.maximum(ts[None] + (tw - ts)[None] * w, 1.0)
 
 
+#: Names of the splits a world declares in its ``split_<name>`` attributes.
+SPLITS = ("train", "val", "test")
+
+
 def split_days(world: xr.Dataset, split: str) -> pd.DatetimeIndex:
-    """Days of a split ("train", "val" or "test") from the world's ``split_*`` attributes."""
+    """Days of ``world`` in the split ``"train"``, ``"val"`` or ``"test"`` (attr ``split_<name>``, inclusive).
+
+    The one parser of the splits: the baselines, the features and the training command call it.
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not one of :data:`SPLITS`.
+    DataError
+        If the attribute is missing or not ``"YYYY-MM-DD/YYYY-MM-DD"`` (the message names the world).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid: {list(SPLITS)}")
     key = f"split_{split}"
+    name = world.attrs.get("title", "NOx world")
     if key not in world.attrs:
-        raise ValueError(f"unknown split {split!r}; valid: ['train', 'val', 'test']")
-    a, b = world.attrs[key].split("/")
-    t = pd.DatetimeIndex(world["time"].values)
-    return t[(t >= pd.Timestamp(a)) & (t <= pd.Timestamp(b))]
+        raise DataError(f"{name}: attribute {key!r} missing; expected 'YYYY-MM-DD/YYYY-MM-DD'")
+    try:
+        start, end = (pd.Timestamp(s) for s in str(world.attrs[key]).split("/"))
+    except ValueError as err:
+        raise DataError(f"{name}: attribute {key!r} = {world.attrs[key]!r}; expected 'YYYY-MM-DD/YYYY-MM-DD'") from err
+    times = pd.DatetimeIndex(world["time"].values)
+    return times[(times >= start) & (times <= end + pd.Timedelta("23h59min"))]
 
 
 def _config_for(profile: str, overrides: dict) -> NoxWorldConfig:
@@ -192,7 +218,7 @@ def _run_transport(emission, u, v, tau_h, lat, lon, config, progress=True, devic
     import torch
     from tqdm import tqdm
 
-    from eoretrieval.osse.transport import SphericalGrid, _face_winds, _sink_factors, _step, cfl_substeps
+    from eoretrieval.nox.transport import SphericalGrid, cfl_substeps, simulate_day
 
     grid = SphericalGrid.from_coords(lat, lon)
     n_sub = cfl_substeps(u, v, grid, duration=86400.0, cfl=config.cfl, diffusivity=config.diffusivity)
@@ -205,22 +231,18 @@ def _run_transport(emission, u, v, tau_h, lat, lon, config, progress=True, devic
     geom = grid.tensors(dtype=torch.float32, device=device)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)  # noqa: E731
     inv_tau_all = 1.0 / (3600.0 * tau_h)  # (time, lat)
-    dt = 86400.0 / n_sub
     with torch.no_grad():
         c = torch.full((len(starts), *emission.shape[1:]), float(config.background_nox), device=device)
         prev = np.clip(idx[:, 0] - 1, 0, nt - 1)
-        uf_prev, vf_prev = _face_winds(t(u[prev]), t(v[prev]), "open")
+        u_prev, v_prev = t(u[prev]), t(v[prev])
         for j in tqdm(range(S + L), desc="NOx transport", disable=not progress, leave=False):
             d = idx[:, j]
-            uf1, vf1 = _face_winds(t(u[d]), t(v[d]), "open")
-            decay, phi = _sink_factors(t(inv_tau_all[d])[:, :, None], dt, c)
-            e = t(emission[d])
-            duf, dvf = uf1 - uf_prev, vf1 - vf_prev
-            for i in range(n_sub):
-                w = (i + 0.5) / n_sub
-                c = _step(c, uf_prev + duf * w, vf_prev + dvf * w, e, decay, phi, geom, config.diffusivity,
-                          "open", config.background_nox)
-            uf_prev, vf_prev = uf1, vf1
+            u1, v1 = t(u[d]), t(v[d])
+            # the chunks are a batch dim: the one forward model M, the same the variational inversion runs
+            c = simulate_day(c, t(emission[d]), u_prev, v_prev, u1, v1, t(inv_tau_all[d])[:, :, None], grid,
+                             n_substeps=n_sub, diffusivity=config.diffusivity, boundary="open",
+                             background=config.background_nox, geom=geom, scheme=config.advection)
+            u_prev, v_prev = u1, v1
             if j >= S:
                 days = starts + (j - S)
                 ok = days < nt
@@ -232,9 +254,9 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
               device: str = "cpu") -> xr.Dataset:
     from tqdm import tqdm
 
-    from eoretrieval.osse.emissions import base_emission_map, make_emissions
-    from eoretrieval.osse.tropomi_operator import observe
-    from eoretrieval.osse.winds import make_winds
+    from eoretrieval.nox.emissions import base_emission_map, make_emissions
+    from eoretrieval.nox.tropomi_operator import observe
+    from eoretrieval.nox.winds import make_winds
 
     t0 = _time.perf_counter()
     steps = tqdm(total=5, desc=f"NOx world ({profile}, seed {seed})", disable=not progress)
@@ -284,13 +306,13 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
     ds.attrs = {
         "title": "Synthetic NOx world (OSSE) over eastern China",
         "Conventions": "CF-1.8",
-        "source": f"eoretrieval.osse.nox_world.make_nox_world version {WORLD_VERSION}",
+        "source": f"eoretrieval.nox.world.make_nox_world version {WORLD_VERSION}",
         "profile": str(profile).lower(), "seed": int(seed), "config": _config_json(config),
         "split_train": config.split_train, "split_val": config.split_val, "split_test": config.split_test,
         "reduction_pct": float(config.reduction_pct),
         "transport_substeps_per_day": int(n_sub), "transport_diffusivity_m2_s": float(config.diffusivity),
         "transport_background_nox_mol_m2": float(config.background_nox), "transport_boundary": "open",
-        "transport_window_s": 86400.0,
+        "transport_window_s": 86400.0, "transport_scheme": config.advection,
         "no2_background_mol_m2": float(config.no2_background),
         "overpass_local_time": "13:30",
         "generation_seconds": round(_time.perf_counter() - t0, 2),

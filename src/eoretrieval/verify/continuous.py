@@ -1,8 +1,11 @@
 """Continuous scores over labelled data: MSE, RMSE, MAE, bias, Pearson correlation, R².
 
-Every score has the signature ``score(pred, truth, *, dim=None, weights=None, skipna=False)``
+Every score has the signature ``score(pred, truth, *, dim=None, weights="area", skipna=False)``
 (xskillscore's, with WeatherBench 2's ``(forecast, truth)`` order). ``dim=None`` reduces all
-dimensions; the remaining dimensions broadcast. Means are accumulated first and roots taken last.
+dimensions; the remaining dimensions broadcast. Means over ``lat`` are area-weighted by default
+(``weights="area"``: cos latitude, WeatherBench 2); ``weights=None`` gives equal weights. Dims,
+weights and NaN handling come from :mod:`eoretrieval.verify._core`.
+Means are accumulated first and roots taken last.
 Results carry ``units`` (the units of ``truth``, squared for MSE, none for correlation and R²).
 
 Public names: :func:`mse`, :func:`rmse`, :func:`mae`, :func:`bias`, :func:`corr`, :func:`r2`,
@@ -11,55 +14,33 @@ Public names: :func:`mse`, :func:`rmse`, :func:`mae`, :func:`bias`, :func:`corr`
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-
 import numpy as np
 import xarray as xr
 
+from ._core import Dim, Weights, pair_weights, power_units, resolve_dims, weighted_mean, with_units
+
 __all__ = ["mse", "rmse", "mae", "bias", "corr", "r2", "relative_error"]
-
-Dim = Hashable | Sequence[Hashable] | None
-
-
-def _dims(pred: xr.DataArray, truth: xr.DataArray, dim: Dim) -> list[Hashable]:
-    if dim is None:
-        return list(dict.fromkeys(list(pred.dims) + list(truth.dims)))
-    if isinstance(dim, str) or not isinstance(dim, Sequence):
-        return [dim]
-    return list(dim)
 
 
 def _prepare(pred, truth, dim, weights, skipna):
     pred, truth = xr.align(pred, truth, join="exact")
-    dims = _dims(pred, truth, dim)
-    valid = pred.notnull() & truth.notnull()
-    if not skipna:
-        valid = xr.ones_like(valid, dtype=bool)
-    w = xr.ones_like(truth, dtype=float) if weights is None else weights.broadcast_like(truth).astype(float)
-    w = w.where(valid, 0.0)
-    return pred, truth, dims, w, valid
+    return pred, truth, resolve_dims(pred, truth, dim=dim), pair_weights(pred, truth, weights, skipna=skipna)
 
 
 def _wmean(field, w, dims, skipna):
-    num = (field.where(w > 0, 0.0) if skipna else field) * w
-    return num.sum(dims, skipna=skipna) / w.sum(dims)
+    return weighted_mean(field, dim=dims, weights=w, skipna=skipna)
 
 
 def _units(truth, power: int = 1) -> str:
-    u = truth.attrs.get("units", "")
-    if not u or power == 1:
-        return u
-    return f"({u})^{power}"
+    return power_units(truth.attrs.get("units", ""), power)
 
 
 def _finish(result, name, units):
-    result = result.rename(name)
-    result.attrs = {"units": units, "long_name": name}
-    return result
+    return with_units(result, name, units)
 
 
 def mse(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-        weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+        weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Mean squared error.
 
     .. math:: \\mathrm{MSE} = \\frac{\\sum_i w_i (p_i - t_i)^2}{\\sum_i w_i}
@@ -70,8 +51,10 @@ def mse(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
         Prediction and reference, same dims and coordinates (aligned exactly).
     dim : str or sequence of str, optional
         Dimensions to reduce; all if None.
-    weights : xr.DataArray, optional
-        Non-negative weights broadcastable to ``truth`` (e.g. cos(lat)).
+    weights : xr.DataArray or "area" or None
+        Non-negative weights broadcastable to ``truth``. ``"area"`` (default): cos(latitude)
+        (:func:`~eoretrieval.verify.area_weights`) when the data have a ``lat`` dim, else equal
+        weights; ``None``: equal weights.
     skipna : bool
         Ignore pairs where either value is NaN.
 
@@ -88,12 +71,12 @@ def mse(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
     >>> float(mse(p, t))
     1.3333333333333333
     """
-    pred, truth, dims, w, _ = _prepare(pred, truth, dim, weights, skipna)
+    pred, truth, dims, w = _prepare(pred, truth, dim, weights, skipna)
     return _finish(_wmean((pred - truth) ** 2, w, dims, skipna), "mse", _units(truth, 2))
 
 
 def rmse(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-         weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+         weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Root mean squared error, the square root of :func:`mse` (mean first, root last).
 
     Returns
@@ -113,14 +96,14 @@ def rmse(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
 
 
 def mae(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-        weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+        weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Mean absolute error, in units of ``truth``."""
-    pred, truth, dims, w, _ = _prepare(pred, truth, dim, weights, skipna)
+    pred, truth, dims, w = _prepare(pred, truth, dim, weights, skipna)
     return _finish(_wmean(abs(pred - truth), w, dims, skipna), "mae", _units(truth))
 
 
 def bias(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-         weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+         weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Mean error (pred minus truth), in units of ``truth``; positive means overestimation.
 
     Examples
@@ -129,12 +112,12 @@ def bias(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
     >>> float(bias(xr.DataArray([2.0, 4.0], dims="x"), xr.DataArray([1.0, 1.0], dims="x")))
     2.0
     """
-    pred, truth, dims, w, _ = _prepare(pred, truth, dim, weights, skipna)
+    pred, truth, dims, w = _prepare(pred, truth, dim, weights, skipna)
     return _finish(_wmean(pred - truth, w, dims, skipna), "bias", _units(truth))
 
 
 def corr(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-         weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+         weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Weighted Pearson correlation coefficient (dimensionless, in [-1, 1]).
 
     .. math:: r = \\frac{\\overline{(p-\\bar p)(t-\\bar t)}}{\\sqrt{\\overline{(p-\\bar p)^2}\\,\\overline{(t-\\bar t)^2}}}
@@ -147,7 +130,7 @@ def corr(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
     >>> round(float(corr(xr.DataArray([1.0, 2.0, 3.0], dims="x"), xr.DataArray([2.0, 4.0, 7.0], dims="x"))), 4)
     0.9934
     """
-    pred, truth, dims, w, _ = _prepare(pred, truth, dim, weights, skipna)
+    pred, truth, dims, w = _prepare(pred, truth, dim, weights, skipna)
     pm = _wmean(pred, w, dims, skipna)
     tm = _wmean(truth, w, dims, skipna)
     cov = _wmean((pred - pm) * (truth - tm), w, dims, skipna)
@@ -157,7 +140,7 @@ def corr(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
 
 
 def r2(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
-       weights: xr.DataArray | None = None, skipna: bool = False) -> xr.DataArray:
+       weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Coefficient of determination (Nash–Sutcliffe efficiency), 1 - MSE / Var(truth).
 
     Can be negative: a prediction worse than the mean of ``truth``. This is the R² of
@@ -169,7 +152,7 @@ def r2(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
     >>> float(r2(xr.DataArray([1.0, 2.0, 3.0], dims="x"), xr.DataArray([1.0, 2.0, 3.0], dims="x")))
     1.0
     """
-    pred, truth, dims, w, _ = _prepare(pred, truth, dim, weights, skipna)
+    pred, truth, dims, w = _prepare(pred, truth, dim, weights, skipna)
     err = _wmean((pred - truth) ** 2, w, dims, skipna)
     tm = _wmean(truth, w, dims, skipna)
     var = _wmean((truth - tm) ** 2, w, dims, skipna)
@@ -189,7 +172,7 @@ def relative_error(pred: xr.DataArray, truth: xr.DataArray, *, dim: Dim = None,
     0.5
     """
     pred, truth = xr.align(pred, truth, join="exact")
-    dims = _dims(pred, truth, dim)
+    dims = resolve_dims(pred, truth, dim=dim)
     if skipna:
         valid = pred.notnull() & truth.notnull()
         pred, truth = pred.where(valid), truth.where(valid)

@@ -1,64 +1,166 @@
 """Scores of ensembles (generative samples along a ``member`` dimension) against a single truth.
 
+- :func:`crps_ensemble`: continuous ranked probability score of the ensemble (standard or fair estimator).
+- :func:`rank_histogram`: relative frequency of the rank of the truth among the members.
 - :func:`interval_coverage`: fraction of truth values inside the ensemble's central interval.
 - :func:`ensemble_spread`: root of the mean ensemble variance (with the finite-ensemble factor).
 - :func:`spread_skill_ratio`: spread divided by the RMSE of the ensemble mean (1 for a calibrated ensemble).
-- :func:`inflate_spread`: members' deviations from the ensemble mean scaled by a factor ``k``.
-- :func:`calibrate_spread`: the factor ``k`` that gives a nominal interval coverage on calibration data.
+- :func:`binned_spread_skill`: spread and RMSE in bins of spread (the spread–skill diagram).
+- :func:`inflate_spread`, :func:`calibrate_spread`: spread inflation (defined in
+  :mod:`eoretrieval.verify.calibration`, importable from here).
 
-Every score has the signature ``score(pred, truth, *, member_dim="member", dim=None, ...)`` with the
-ensemble ``pred`` first; ``dim=None`` reduces all dimensions of ``truth``. Means are accumulated
-first and roots and ratios taken last.
+Every score has the signature ``score(pred, truth, *, member_dim="member", dim=None, weights="area",
+skipna=False, ...)`` with the ensemble ``pred`` first; ``dim=None`` reduces all dimensions of ``truth``
+and ``weights="area"`` weights a mean over ``lat`` by cos(latitude) (:mod:`eoretrieval.verify._core`).
+Means are accumulated first and roots and ratios taken last.
 
-Public names: :func:`interval_coverage`, :func:`ensemble_spread`, :func:`spread_skill_ratio`,
-:func:`inflate_spread`, :func:`calibrate_spread`.
+Public names: :func:`crps_ensemble`, :func:`rank_histogram`, :func:`interval_coverage`,
+:func:`ensemble_spread`, :func:`spread_skill_ratio`, :func:`binned_spread_skill`, :func:`inflate_spread`,
+:func:`calibrate_spread`.
 
 References
 ----------
-:cite:`fortin2014` (spread–skill ratio and the factor (M+1)/M), :cite:`gneiting2007` (calibration, central intervals),
-:cite:`wilks2011` (ensemble variance inflation as a post-processing step).
+:cite:`fortin2014` (spread–skill ratio and the factor (M+1)/M), :cite:`gneiting2007` (calibration, central
+intervals, CRPS), :cite:`hersbach2000` (CRPS), :cite:`ferro2014` (fair scores), :cite:`hamill2001` (rank
+histograms), :cite:`wilks2011` (ensemble variance inflation as a post-processing step).
 """
 
 from __future__ import annotations
-
-from collections.abc import Hashable, Sequence
 
 import numpy as np
 import xarray as xr
 
 from ..conventions import MEMBER
+from ._core import Dim, Weights, check_ensemble, pair_weights, resolve_dims, weighted_mean, with_units
+from .calibration import calibrate_spread, inflate_spread
 
-__all__ = ["interval_coverage", "ensemble_spread", "spread_skill_ratio", "binned_spread_skill", "inflate_spread", "calibrate_spread"]
-
-Dim = Hashable | Sequence[Hashable] | None
-
-
-def _dims(truth: xr.DataArray, dim: Dim) -> list[Hashable]:
-    if dim is None:
-        return list(truth.dims)
-    if isinstance(dim, str) or not isinstance(dim, Sequence):
-        return [dim]
-    return list(dim)
+__all__ = ["crps_ensemble", "rank_histogram", "interval_coverage", "ensemble_spread", "spread_skill_ratio",
+           "binned_spread_skill", "inflate_spread", "calibrate_spread"]
 
 
-def _check(pred: xr.DataArray, member_dim: str) -> int:
-    if member_dim not in pred.dims:
-        raise ValueError(f"ensemble 'pred' has dims {pred.dims}; expected a {member_dim!r} dimension")
-    n = pred.sizes[member_dim]
-    if n < 2:
-        raise ValueError(f"ensemble 'pred' has {n} member(s) along {member_dim!r}; expected at least 2")
-    return n
+def _crps_np(x: np.ndarray, y: np.ndarray, fair: bool) -> np.ndarray:
+    """CRPS of ensembles ``x`` (members on the last axis) at ``y``, from the sorted members."""
+    m = x.shape[-1]
+    xs = np.sort(x, axis=-1)
+    skill = np.abs(xs - y[..., None]).mean(-1)
+    # sum_ij |x_i - x_j| = 2 sum_i (2i - M - 1) x_(i), i = 1..M (sorted ascending)
+    half_pairs = (xs * (2.0 * np.arange(1, m + 1) - m - 1)).sum(-1)
+    return skill - half_pairs / (m * (m - 1) if fair else m * m)
 
 
-def _wmean(field: xr.DataArray, dims, weights) -> xr.DataArray:
-    if weights is None:
-        return field.mean(dims)
-    w = weights.broadcast_like(field)
-    return (field * w).sum(dims) / w.sum(dims)
+def crps_ensemble(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: str = MEMBER, fair: bool = False,
+                  dim: Dim = None, weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
+    """Continuous ranked probability score of the ensemble ``pred`` (lower is better, 0 is perfect).
+
+    .. math:: \\mathrm{CRPS} = \\frac1M\\sum_{i=1}^M |x_i - y| - \\frac{1}{2M^2}\\sum_{i,j=1}^M |x_i - x_j|
+
+    the CRPS of the empirical distribution of the :math:`M` members (energy form). The *fair* estimator
+    divides the second sum by :math:`2M(M-1)` instead: it is the expected score of the ensemble's parent
+    distribution, so ensembles of different sizes compare fairly (unbiased for exchangeable members).
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Ensemble, dims ``(member, ...)``, units of ``truth``.
+    truth : xr.DataArray
+        Dims ``(...)``, broadcastable against ``pred`` without ``member``.
+    member_dim : str
+        Name of the ensemble dimension.
+    fair : bool
+        Use the fair estimator.
+    dim : str or sequence of str or None
+        Dimensions to average over (None: all of ``truth``; ``()``: none, the pointwise score).
+    weights : xr.DataArray or "area" or None
+        Weights of the average (default: cos latitude when there is a ``lat`` dim).
+    skipna : bool
+        Drop points where ``truth`` or any member is NaN (else they give NaN).
+
+    Returns
+    -------
+    xr.DataArray
+        Mean CRPS, units of ``truth``.
+
+    Raises
+    ------
+    ValueError
+        If ``pred`` has no ``member_dim`` or fewer than 2 members.
+
+    References
+    ----------
+    :cite:`hersbach2000`, :cite:`gneiting2007`, :cite:`ferro2014`
+
+    Examples
+    --------
+    >>> ens = xr.DataArray([0.0, 2.0], dims="member")
+    >>> float(crps_ensemble(ens, xr.DataArray(1.0))), float(crps_ensemble(ens, xr.DataArray(1.0), fair=True))
+    (0.5, 0.0)
+    """
+    check_ensemble(pred, member_dim)
+    point = xr.apply_ufunc(_crps_np, pred, truth, input_core_dims=[[member_dim], []], kwargs={"fair": fair},
+                           dask="parallelized", output_dtypes=[float])
+    out = weighted_mean(point, dim=resolve_dims(truth, dim=dim), weights=weights, skipna=skipna)
+    return with_units(out, "crps_ensemble", truth.attrs.get("units", ""),
+                      "fair CRPS of the ensemble" if fair else "CRPS of the ensemble")
+
+
+def rank_histogram(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: str = MEMBER, dim: Dim = None,
+                   weights: Weights = "area", skipna: bool = False, seed: int = 0) -> xr.DataArray:
+    """Rank histogram (Talagrand diagram): relative frequency of the rank of ``truth`` among the members.
+
+    .. math:: r = \\#\\{i : x_i < y\\} \\in \\{0, \\dots, M\\}, \\qquad
+              h_k = \\frac{\\sum w\\,\\mathbb 1\\{r = k\\}}{\\sum w}
+
+    A calibrated ensemble gives a flat histogram, :math:`h_k = 1/(M+1)`; a U shape means
+    under-dispersion, a dome over-dispersion, a slope a bias. When ``truth`` ties with members
+    (e.g. zero rain), its rank is drawn uniformly among the tied positions with ``seed``.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        Ensemble, dims ``(member, ...)``.
+    truth : xr.DataArray
+        Dims ``(...)``.
+    member_dim : str
+        Name of the ensemble dimension.
+    dim : str or sequence of str or None
+        Dimensions to pool (None: all of ``truth``).
+    weights : xr.DataArray or "area" or None
+        Weights of the points (default: cos latitude when there is a ``lat`` dim).
+    skipna : bool
+        Drop points where ``truth`` or any member is NaN (else they give NaN).
+    seed : int
+        Seed of the random ranks of ties.
+
+    Returns
+    -------
+    xr.DataArray
+        Frequencies on a new ``rank`` dim (0..M, summing to 1), units ``"1"``.
+
+    References
+    ----------
+    :cite:`hamill2001`
+
+    Examples
+    --------
+    >>> ens = xr.DataArray([[0.0, 1.0], [0.0, 1.0]], dims=("x", "member"))
+    >>> rank_histogram(ens, xr.DataArray([0.5, 2.0], dims="x")).values.tolist()
+    [0.0, 0.5, 0.5]
+    """
+    m = check_ensemble(pred, member_dim)
+    n_less = (pred < truth).sum(member_dim)
+    n_tied = (pred == truth).sum(member_dim)
+    u = xr.DataArray(np.random.default_rng(seed).random(n_less.shape), dims=n_less.dims)
+    rank = n_less + np.floor(u * (n_tied + 1))
+    missing = truth.isnull() | pred.isnull().any(member_dim)
+    dims = resolve_dims(truth, dim=dim)
+    freq = [weighted_mean((rank == k).astype(float).where(~missing), dim=dims, weights=weights, skipna=skipna)
+            for k in range(m + 1)]
+    out = xr.concat(freq, dim="rank").assign_coords(rank=np.arange(m + 1))
+    return with_units(out, "rank_histogram", "1", "relative frequency of the rank of the truth")
 
 
 def interval_coverage(pred: xr.DataArray, truth: xr.DataArray, *, level: float = 0.9, member_dim: str = MEMBER,
-                      dim: Dim = None, weights: xr.DataArray | None = None) -> xr.DataArray:
+                      dim: Dim = None, weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Fraction of ``truth`` inside the central ``level`` interval of the ensemble ``pred``.
 
     .. math:: C = \\overline{\\mathbb 1\\{q_{(1-\\ell)/2} \\le y \\le q_{(1+\\ell)/2}\\}}
@@ -78,8 +180,10 @@ def interval_coverage(pred: xr.DataArray, truth: xr.DataArray, *, level: float =
         Name of the ensemble dimension.
     dim : str or sequence of str or None
         Dimensions to average over (None: all of ``truth``).
-    weights : xr.DataArray or None
-        Weights of the average (e.g. cos latitude).
+    weights : xr.DataArray or "area" or None
+        Weights of the average (default: cos latitude when there is a ``lat`` dim).
+    skipna : bool
+        Drop points where ``truth`` or an interval bound is NaN (else they give NaN).
 
     Returns
     -------
@@ -100,24 +204,25 @@ def interval_coverage(pred: xr.DataArray, truth: xr.DataArray, *, level: float =
     """
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    _check(pred, member_dim)
-    # skipna=False: numpy's quantile is far faster than nanquantile; NaN members give NaN bounds (not covered)
+    check_ensemble(pred, member_dim)
+    # skipna=False: numpy's quantile is far faster than nanquantile; NaN members give NaN bounds (missing)
     bounds = pred.quantile([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dim=member_dim, skipna=False)
     lo, hi = bounds.isel(quantile=0, drop=True), bounds.isel(quantile=1, drop=True)
-    inside = ((truth >= lo) & (truth <= hi)).astype(float)
-    result = _wmean(inside, _dims(truth, dim), weights).rename("interval_coverage")
-    result.attrs = {"units": "1", "long_name": f"coverage of the central {level:.0%} interval"}
-    return result
+    inside = ((truth >= lo) & (truth <= hi)).astype(float).where(truth.notnull() & lo.notnull() & hi.notnull())
+    result = weighted_mean(inside, dim=resolve_dims(truth, dim=dim), weights=weights, skipna=skipna)
+    return with_units(result, "interval_coverage", "1", f"coverage of the central {level:.0%} interval")
 
 
-def ensemble_spread(pred: xr.DataArray, *, member_dim: str = MEMBER, dim: Dim = None,
-                    weights: xr.DataArray | None = None, finite_ensemble: bool = True) -> xr.DataArray:
+def ensemble_spread(pred: xr.DataArray, *, member_dim: str = MEMBER, dim: Dim = None, weights: Weights = "area",
+                    finite_ensemble: bool = True, skipna: bool = False) -> xr.DataArray:
     """Ensemble spread: root of the mean (unbiased) member variance, times :math:`\\sqrt{(M+1)/M}`.
 
     .. math:: s = \\sqrt{\\tfrac{M+1}{M}\\,\\overline{\\operatorname{var}_m(x)}}
 
     The factor (Fortin et al. 2014) makes :math:`s` comparable with the RMSE of the mean of
-    :math:`M` members; ``finite_ensemble=False`` drops it. Units: those of ``pred``.
+    :math:`M` members; ``finite_ensemble=False`` drops it. Units: those of ``pred``. ``dim`` and
+    ``weights`` (default cos latitude over ``lat``) as in :func:`crps_ensemble`; ``skipna`` drops points
+    with a NaN member.
 
     Examples
     --------
@@ -126,24 +231,23 @@ def ensemble_spread(pred: xr.DataArray, *, member_dim: str = MEMBER, dim: Dim = 
     >>> float(ensemble_spread(ens, finite_ensemble=False))  # var = 2 (ddof=1)
     1.4142135623730951
     """
-    m = _check(pred, member_dim)
-    var = pred.var(member_dim, ddof=1)
-    dims = [d for d in (_dims(var, dim))]
+    m = check_ensemble(pred, member_dim)
+    var = pred.var(member_dim, ddof=1, skipna=False)
     factor = (m + 1.0) / m if finite_ensemble else 1.0
-    result = np.sqrt(factor * _wmean(var, dims, weights)).rename("ensemble_spread")
-    result.attrs = {"units": pred.attrs.get("units", ""), "long_name": "ensemble spread"}
-    return result
+    mean_var = weighted_mean(var, dim=resolve_dims(var, dim=dim), weights=weights, skipna=skipna)
+    return with_units(np.sqrt(factor * mean_var), "ensemble_spread", pred.attrs.get("units", ""), "ensemble spread")
 
 
 def spread_skill_ratio(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: str = MEMBER, dim: Dim = None,
-                       weights: xr.DataArray | None = None) -> xr.DataArray:
+                       weights: Weights = "area", skipna: bool = False) -> xr.DataArray:
     """Spread–skill ratio: :func:`ensemble_spread` divided by the RMSE of the ensemble mean.
 
     .. math:: \\mathrm{SSR} = \\frac{\\sqrt{\\tfrac{M+1}{M}\\overline{\\operatorname{var}_m(x)}}}
               {\\sqrt{\\overline{(\\bar x - y)^2}}}
 
     1 for a calibrated ensemble; below 1 the ensemble is over-confident (under-dispersive), above 1
-    over-dispersive (Fortin et al. 2014).
+    over-dispersive (Fortin et al. 2014). With ``skipna`` both means use the same points (those where
+    ``truth`` and every member are valid).
 
     Returns
     -------
@@ -158,154 +262,14 @@ def spread_skill_ratio(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: s
     >>> round(float(spread_skill_ratio(ens, truth)), 6)  # spread sqrt(1.5 * 2) = sqrt(3)
     1.224745
     """
-    _check(pred, member_dim)
-    dims = _dims(truth, dim)
-    spread = ensemble_spread(pred, member_dim=member_dim, dim=dims, weights=weights)
-    err = _wmean((pred.mean(member_dim) - truth) ** 2, dims, weights)
-    result = (spread / np.sqrt(err)).rename("spread_skill_ratio")
-    result.attrs = {"units": "1", "long_name": "spread-skill ratio"}
-    return result
-
-
-def inflate_spread(pred: xr.DataArray, k: float, *, member_dim: str = MEMBER) -> xr.DataArray:
-    """Ensemble whose members' deviations from the ensemble mean are multiplied by ``k``.
-
-    .. math:: x'_m = \\bar x + k\\,(x_m - \\bar x)
-
-    The ensemble mean is unchanged, the spread is multiplied by ``k`` (``k > 1`` inflates, ``k < 1``
-    deflates). Members may leave the physical range (e.g. become negative); no clipping is done.
-
-    Parameters
-    ----------
-    pred : xr.DataArray
-        Ensemble, dims ``(member, ...)``; any units (kept in ``attrs``).
-    k : float
-        Inflation factor, > 0 (dimensionless).
-    member_dim : str
-        Name of the ensemble dimension.
-
-    Returns
-    -------
-    xr.DataArray
-        Same dims, coords and attrs as ``pred``; ``attrs["spread_inflation"] = k``.
-
-    Raises
-    ------
-    ValueError
-        If ``k`` is not a positive finite number, or ``pred`` has no ``member_dim`` or fewer than 2 members.
-
-    Examples
-    --------
-    >>> import xarray as xr
-    >>> ens = xr.DataArray([0.0, 2.0], dims="member")
-    >>> inflate_spread(ens, 2.0).values.tolist()
-    [-1.0, 3.0]
-    """
-    if not (np.isfinite(k) and k > 0):
-        raise ValueError(f"inflation factor k must be a positive finite number, got {k}")
-    _check(pred, member_dim)
-    mean = pred.mean(member_dim)
-    out = (mean + k * (pred - mean)).transpose(*pred.dims)
-    out.attrs = {**pred.attrs, "spread_inflation": float(k)}
-    return out.rename(pred.name)
-
-
-def calibrate_spread(pred: xr.DataArray, truth: xr.DataArray, *, level: float = 0.9, member_dim: str = MEMBER,
-                     dim: Dim = None, weights: xr.DataArray | None = None, bounds: tuple[float, float] = (0.05, 20.0),
-                     tol: float = 1e-6, max_iter: int = 200) -> float:
-    """Spread inflation factor ``k`` that makes the central ``level`` interval cover ``level`` of ``truth``.
-
-    ``k`` solves :math:`C(k) = \\ell`, with :math:`C(k)` the :func:`interval_coverage` of
-    :func:`inflate_spread` ``(pred, k)``, by bisection on ``bounds``. Because linearly interpolated
-    quantiles are affine-equivariant, the bounds of the inflated ensemble are
-    :math:`\\bar x + k\\,q_p(x - \\bar x)`, so the member quantiles are computed once. :math:`C(k)` is a
-    step function of ``k``: the returned ``k`` is (within ``tol``) the smallest factor whose coverage
-    reaches ``level``. Fit it on calibration (validation) data only, and apply it with
-    :func:`inflate_spread` to independent (test) data: this is a one-parameter variance inflation, a
-    standard recalibration of an under- or over-dispersive ensemble (Wilks 2011; Gneiting et al. 2007).
-
-    Parameters
-    ----------
-    pred : xr.DataArray
-        Ensemble on the calibration data, dims ``(member, ...)``; units of ``truth``.
-    truth : xr.DataArray
-        Calibration truth, dims ``(...)``.
-    level : float
-        Nominal coverage in (0, 1).
-    member_dim : str
-        Name of the ensemble dimension.
-    dim : str or sequence of str or None
-        Dimensions of the coverage average (None: all of ``truth``); the result must be a scalar.
-    weights : xr.DataArray or None
-        Weights of the average (e.g. cos latitude).
-    bounds : (float, float)
-        Search interval of ``k`` (dimensionless), ``0 < lo < hi``.
-    tol : float
-        Width of the final bisection interval.
-    max_iter : int
-        Maximum number of bisection steps.
-
-    Returns
-    -------
-    float
-        Inflation factor ``k`` (dimensionless; > 1: the raw ensemble is under-dispersive for this level).
-
-    Raises
-    ------
-    ValueError
-        If ``level`` is outside (0, 1), the coverage average is not a scalar, ``pred`` is not an ensemble,
-        or ``level`` is not reached within ``bounds`` (the message gives the coverages at the bounds).
-
-    Notes
-    -----
-    With few members the empirical central interval is too narrow even for a perfectly reliable
-    ensemble: the truth, exchangeable with the members, falls inside the linearly interpolated
-    ``level`` interval of :math:`M` members with probability about :math:`\\ell\\,(M-1)/(M+1)` (0.845
-    for :math:`M = 32`, :math:`\\ell = 0.9`; rank argument of the rank histogram). ``k`` then exceeds 1
-    even when the spread–skill ratio is 1: it calibrates the intervals, not the variance.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> rng = np.random.default_rng(0)
-    >>> ens = xr.DataArray(0.5 * rng.standard_normal((400, 4000)), dims=("member", "x"))
-    >>> truth = xr.DataArray(rng.standard_normal(4000), dims="x")
-    >>> k = calibrate_spread(ens, truth, level=0.9)  # spread half the error std: k near 2
-    >>> 1.9 < k < 2.2
-    True
-    """
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    lo, hi = float(bounds[0]), float(bounds[1])
-    if not 0.0 < lo < hi:
-        raise ValueError(f"bounds must satisfy 0 < lo < hi, got {bounds}")
-    _check(pred, member_dim)
-    mean = pred.mean(member_dim)
-    q = (pred - mean).quantile([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dim=member_dim, skipna=False)
-    qlo, qhi = q.isel(quantile=0, drop=True), q.isel(quantile=1, drop=True)
-    resid = truth - mean
-    dims = _dims(truth, dim)
-
-    def coverage(k: float) -> float:
-        inside = ((resid >= k * qlo) & (resid <= k * qhi)).astype(float)
-        c = _wmean(inside, dims, weights)
-        if c.ndim:
-            raise ValueError(f"coverage over dims {dims} has dims {c.dims}; expected a scalar (set 'dim')")
-        return float(c)
-
-    c_lo, c_hi = coverage(lo), coverage(hi)
-    if not c_lo <= level <= c_hi:
-        raise ValueError(f"coverage {level} not reached for k in {bounds}: coverage {c_lo:.4f} at k={lo}, "
-                         f"{c_hi:.4f} at k={hi}")
-    for _ in range(max_iter):
-        if hi - lo <= tol:
-            break
-        mid = 0.5 * (lo + hi)
-        if coverage(mid) >= level:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    m = check_ensemble(pred, member_dim)
+    dims = resolve_dims(truth, dim=dim)
+    var = pred.var(member_dim, ddof=1, skipna=False)
+    err2 = (pred.mean(member_dim, skipna=False) - truth) ** 2
+    w = pair_weights(var, err2, weights, skipna=skipna)
+    spread2 = (m + 1.0) / m * weighted_mean(var, dim=dims, weights=w, skipna=skipna)
+    err = weighted_mean(err2, dim=dims, weights=w, skipna=skipna)
+    return with_units(np.sqrt(spread2) / np.sqrt(err), "spread_skill_ratio", "1", "spread-skill ratio")
 
 
 def binned_spread_skill(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: str = MEMBER,
@@ -331,7 +295,7 @@ def binned_spread_skill(pred: xr.DataArray, truth: xr.DataArray, *, member_dim: 
     >>> np.allclose(out["rmse"] / out["spread"], 1.0, atol=0.05)
     True
     """
-    _check(pred, member_dim)
+    check_ensemble(pred, member_dim)
     spread = pred.std(member_dim).values.ravel()
     err = (pred.mean(member_dim) - truth).values.ravel()
     edges = np.quantile(spread, np.linspace(0, 1, n_bins + 1))
