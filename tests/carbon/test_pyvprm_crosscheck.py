@@ -118,3 +118,51 @@ def test_temperature_coefficients_match_pyvprm_config():
     theirs = {v["vprm_class"]: (v["tmin"], v["topt"], v["tmax"], v["tlow"]) for v in cfg.values()}
     for num, tmin, topt, tmax, tlow in vprm.TEMPERATURE_COEFFICIENTS.values():
         assert theirs[num] == (tmin, topt, tmax, tlow)
+
+
+def test_pyvprm_on_a_real_sites_drivers_and_indices():
+    """DE-Obe (ENF): the study's own monthly drivers and MOD13A1 EVI/LSWI through pyVPRM and our pipeline."""
+    from eoretrieval.carbon import drivers
+
+    spec = [s for s in drivers.default_sites("monthly") if s.site == "DE-Obe"][0]
+    site = drivers.load_site(spec)
+    ok = np.isfinite(site["ta"].values) & np.isfinite(site["par"].values) & np.isfinite(site["evi"].values)
+    t = xr.DataArray(site["ta"].values[ok], dims="time")
+    evi = xr.DataArray(site["evi"].values[ok], dims="time")
+    lswi = xr.DataArray(site["lswi"].values[ok], dims="time")
+    sw = xr.DataArray(site["par"].values[ok] * 0.505, dims="time")
+    assert t.size > 100
+    ref = _pyvprm("evergreen", t, evi, lswi, sw)
+    n = t.size
+    data = xr.Dataset({"ta": ("sample", t.values), "par": ("sample", site["par"].values[ok]),
+                       "evi": ("sample", evi.values), "lswi": ("sample", lswi.values),
+                       "vprm_class": ("sample", np.array(["evergreen"] * n)),
+                       "lswi_min": ("sample", np.full(n, ref["lmin"])), "lswi_max": ("sample", np.full(n, ref["lmax"])),
+                       "evi_threshold": ("sample", np.full(n, ref["th"]))})
+    out = predict("vprm", {"lam": PARAMS["lamb"], "par0": PARAMS["par0"], "alpha": PARAMS["alpha"],
+                           "beta": PARAMS["beta"]}, data)
+    k = vprm.UMOL_M2_S_TO_G_M2_D
+    np.testing.assert_allclose(out["gpp"].values / k, ref["gpp"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["nee"].values / k, ref["nee"], rtol=1e-12, atol=1e-12)
+
+
+def test_forest_light_use_model_equals_pyvprm_on_de_tha():
+    """The daily forest model (day-time PAR, fAPAR greenness) against pyVPRM's GEE on DE-Tha's real drivers.
+
+    pyVPRM is given fAPAR as its greenness, the day-time PAR (as SW = PAR x 0.505) and a constant LSWI equal
+    to its maximum, so that W_scale = 1 (no LSWI at the towers); our day-length aggregation N/24 is applied
+    to pyVPRM's instantaneous-rate output.
+    """
+    from eoretrieval.carbon.lue import lue_inputs, predict_gpp
+    from eoretrieval.carbon.towers import load_forest_towers
+
+    ds = load_forest_towers(sites=["DE-Tha"])
+    x = lue_inputs(ds)
+    ok = np.isfinite(x["t_day"]) & np.isfinite(x["par_day"]) & np.isfinite(x["green"])
+    xs = {k: v[ok] for k, v in x.items()}
+    ours = predict_gpp("vprm", {"lam": PARAMS["lamb"], "par0": PARAMS["par0"]}, xs)
+    ref = _pyvprm("evergreen", xr.DataArray(xs["t_day"], dims="time"), xr.DataArray(xs["green"], dims="time"),
+                  xr.DataArray(np.full(ok.sum(), 0.3), dims="time"), xr.DataArray(xs["par_day"] * 0.505, dims="time"))
+    expect = ref["gpp"] * xs["daylength"] / 24 * vprm.UMOL_M2_S_TO_G_M2_D
+    assert ok.sum() > 3000
+    np.testing.assert_allclose(ours, expect, rtol=1e-10, atol=1e-12)

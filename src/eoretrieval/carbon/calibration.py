@@ -16,7 +16,9 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-from .interface import ModelVariant, get_model, param_spec, predict
+from ..errors import DataError
+from .interface import ModelVariant, get_model, param_spec
+from .model import predict
 
 __all__ = ["FitResult", "fit_variant", "fit_per_class", "training_mask"]
 
@@ -44,8 +46,18 @@ def training_mask(data: xr.Dataset, *, max_filled: float = 0.5) -> np.ndarray:
     return (data["index_filled"].values <= max_filled) & np.isfinite(data["evi"].values)
 
 
+def _drivers_ok(variant, data) -> np.ndarray:
+    """Samples whose drivers and indices are all present (excluded up front otherwise, never zero residuals)."""
+    ok = np.ones(data.sizes["sample"], bool)
+    for k in ("ta", "par", variant.greenness, "lswi", "evi"):
+        if k in data:
+            ok &= np.isfinite(data[k].values)
+    return ok
+
+
 def _residual_fn(variant, names, data, mask):
     gpp_o, reco_o, nee_o = (data[k].values for k in ("gpp", "reco", "nee"))
+    mask = mask & _drivers_ok(variant, data)
     part = np.isfinite(gpp_o) & np.isfinite(reco_o) & mask
     only_nee = ~part & np.isfinite(nee_o) & mask
 
@@ -53,7 +65,12 @@ def _residual_fn(variant, names, data, mask):
         out = predict(variant, dict(zip(names, x)), data)
         r = np.concatenate([(out["gpp"].values - gpp_o)[part], (out["reco"].values - reco_o)[part],
                             (out["nee"].values - nee_o)[only_nee]])
-        return np.nan_to_num(r, nan=0.0)
+        if not np.all(np.isfinite(r)):
+            # never turn a NaN prediction into a zero residual: it would reward missing output
+            bad = sorted(set(data["site"].values[(part | only_nee) & ~np.isfinite(out["nee"].values)].tolist()))
+            raise DataError(f"fit_variant({variant.name}): {int((~np.isfinite(r)).sum())} NaN predictions on "
+                            f"samples with observed fluxes at {bad}; check drivers/indices there")
+        return r
     return fun, int(2 * part.sum() + only_nee.sum())
 
 

@@ -22,6 +22,7 @@ Public names: :class:`SiteSpec`, :func:`default_sites`, :func:`parse_sites`, :fu
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,30 +63,37 @@ class SiteSpec:
     fapar: str | None = None
     lswi_band: str = "MODIS band 7 (2.1 um): LSWI2130 approximation"
     notes: tuple = field(default_factory=tuple)
+    lat: float | None = None
+    lon: float | None = None
+
+    def __post_init__(self):
+        if self.scale not in ("daily", "monthly"):
+            raise DataError(f"site {self.site}: scale {self.scale!r} not valid; expected 'daily' or 'monthly'")
 
 
 def default_sites(scale: str = "monthly") -> list[SiteSpec]:
-    """Every real tower + satellite pair shipped in ``data/`` at the given scale.
+    """Every real tower + satellite pair shipped in ``data/`` at the given scale, located through the catalog.
 
     Monthly: CH-Oe2 (CRO), CZ-wet (WET), DE-Obe (ENF) from the Warm Winter 2020 monthly table,
     the only sites of that table with MOD13A1 indices. Daily: CH-Oe2 (ICOS daily extract),
     AT-Neu (half-hourly July 2010, aggregated), US-PFa (hourly 2005 FC, days with >= 20 valid hours).
     """
-    mod = MOD13A1_TABLE
-    fap = "vegetation_indices/CH-Oe2_modis_lai_fapar/MOD15A2H_fapar_CH-Oe2_2004-2023.csv"
+    from ..io.catalog import entry_path
+
+    if scale not in ("daily", "monthly"):
+        raise ValueError(f"unknown scale {scale!r}; valid: ['daily', 'monthly']")
+    mod = entry_path("modis_mod13a1_flux_sites")
+    fap = entry_path("modis_fapar_ch_oe2")
     if scale == "monthly":
-        return [SiteSpec("CH-Oe2", "CRO", MONTHLY_TABLE, mod, "monthly", fapar=fap),
-                SiteSpec("CZ-wet", "WET", MONTHLY_TABLE, mod, "monthly"),
-                SiteSpec("DE-Obe", "ENF", MONTHLY_TABLE, mod, "monthly")]
-    if scale == "daily":
-        return [SiteSpec("CH-Oe2", "CRO", "fluxnet/CH-Oe2_icos_daily/CH-Oe2_FLUXNET_DD_2004-2023_selected.csv",
-                         mod, "daily", fapar=fap),
-                SiteSpec("AT-Neu", "GRA", "fluxnet/AT-Neu_bigleaf_HH/AT-Neu_HH_2010-07_bigleaf.csv", mod, "daily"),
-                SiteSpec("US-PFa", "MF", "fluxnet/US-PFa_vprm_hourly/US-PFa_tower_hourly_2005.csv",
-                         "vegetation_indices/US-PFa_vprm_modis/US-PFa_MOD13Q1_evi.csv", "daily",
-                         reflectance="vegetation_indices/US-PFa_vprm_modis/US-PFa_MOD09A1_reflectance.csv",
-                         lswi_band="MOD09A1 'swir' (probably band 6, 1.6 um; inferred, not documented)")]
-    raise ValueError(f"unknown scale {scale!r}; valid: ['daily', 'monthly']")
+        table = entry_path("fluxnet_monthly_70_sites")
+        return [SiteSpec("CH-Oe2", "CRO", table, mod, "monthly", fapar=fap),
+                SiteSpec("CZ-wet", "WET", table, mod, "monthly"),
+                SiteSpec("DE-Obe", "ENF", table, mod, "monthly")]
+    return [SiteSpec("CH-Oe2", "CRO", entry_path("fluxnet_ch_oe2_daily_2004_2023"), mod, "daily", fapar=fap),
+            SiteSpec("AT-Neu", "GRA", entry_path("fluxnet_at_neu_halfhourly_2010_07"), mod, "daily"),
+            SiteSpec("US-PFa", "MF", entry_path("fluxnet_us_pfa_hourly_2005"), entry_path("modis_evi_us_pfa"), "daily",
+                     reflectance=entry_path("modis_reflectance_us_pfa"),
+                     lswi_band="MOD09A1 'swir' (probably band 6, 1.6 um; inferred, not documented)")]
 
 
 def parse_sites(sites, scale: str) -> list[SiteSpec]:
@@ -95,11 +103,22 @@ def parse_sites(sites, scale: str) -> list[SiteSpec]:
             raise ValueError(f"sites must be 'default' or a list of dicts, got {sites!r}")
         return default_sites(scale)
     out = []
+    fields = set(SiteSpec.__dataclass_fields__)
     for d in sites:
         d = dict(d)
+        name = d.get("site", "<no site name>")
+        missing = [k for k in ("site", "igbp", "flux", "index") if not d.get(k)]
+        if missing:
+            raise DataError(f"site {name!r}: keys {missing} missing or empty; a site needs site, igbp, flux (file) "
+                            "and index (vegetation-index file)")
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise DataError(f"site {name!r}: unknown keys {unknown}; valid: {sorted(fields)}")
         d.setdefault("scale", scale)
-        if d["scale"] == scale:
-            out.append(SiteSpec(**{k: (tuple(v) if k == "notes" else v) for k, v in d.items()}))
+        if d["scale"] != scale:
+            raise DataError(f"site {name!r}: scale {d['scale']!r} given in a list for the {scale!r} scale "
+                            f"(flux file {d['flux']}); move it to the other list or fix 'scale'")
+        out.append(SiteSpec(**{k: (tuple(v) if k == "notes" else v) for k, v in d.items()}))
     return out
 
 
@@ -193,10 +212,38 @@ def _composites_to_daily(times, values, days, *, half_window: float, max_gap_day
     return out
 
 
+_SITE_CODE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2}-[A-Za-z0-9]{3})(?![A-Za-z0-9])")
+
+
+def _check_index_belongs(spec: SiteSpec, ipath: Path, *, max_km: float = 5.0) -> None:
+    """Raise if a single-site index file names another site, or its coordinates are far from the site's."""
+    codes = set(_SITE_CODE.findall(str(ipath.relative_to(ipath.anchor))))
+    if codes and spec.site not in codes:
+        raise DataError(f"{ipath}: index file of site(s) {sorted(codes)}, but it is given for site {spec.site}")
+    if spec.lat is None or spec.lon is None:
+        return
+    sites_csv = ipath.with_name(ipath.stem + "_sites.csv")
+    if not sites_csv.exists():
+        return
+    tab = pd.read_csv(sites_csv)
+    row = tab[tab["site"] == spec.site]
+    if len(row):
+        la, lo = float(row["lat"].iloc[0]), float(row["lon"].iloc[0])
+        d = 6371.0 * np.hypot(np.radians(la - spec.lat), np.radians(lo - spec.lon) * np.cos(np.radians(spec.lat)))
+        if d > max_km:
+            raise DataError(f"{sites_csv}: index pixel of {spec.site} at ({la:.4f}, {lo:.4f}) is {d:.0f} km from the "
+                            f"site's coordinates ({spec.lat:.4f}, {spec.lon:.4f}); expected <= {max_km:g} km")
+
+
 def daily_index_series(spec: SiteSpec, days: pd.DatetimeIndex, root: Path, *,
                        max_gap_days: float = 64.0) -> tuple[pd.DataFrame, dict]:
     """Daily interpolated indices at a site (``evi, ndvi, lswi, nirv, kndvi, fapar``) and notes."""
+    if not spec.index:
+        raise DataError(f"site {spec.site}: no vegetation-index file given (SiteSpec.index) for flux file {spec.flux}")
     ipath = _path(spec.index, root)
+    if not ipath.is_file():
+        raise DataError(f"{ipath}: vegetation-index file of site {spec.site} not found")
+    _check_index_belongs(spec, ipath)
     notes = {}
     with open(ipath, encoding="utf-8", errors="replace") as f:
         header = f.readline().split(",")
@@ -219,6 +266,7 @@ def daily_index_series(spec: SiteSpec, days: pd.DatetimeIndex, root: Path, *,
         if spec.reflectance is None:
             raise DataError(f"{ipath}: an EVI-only index file needs reflectances (red, nir, swir) for "
                             "LSWI/NDVI; give SiteSpec.reflectance")
+        _check_index_belongs(spec, _path(spec.reflectance, root))
         r = read_modis_reflectance_csv(_path(spec.reflectance, root))
         for k, val in (("ndvi", vi.ndvi(r["nir"].values, r["red"].values)),
                        ("lswi", vi.lswi(r["nir"].values, r["swir"].values)),
@@ -236,6 +284,7 @@ def daily_index_series(spec: SiteSpec, days: pd.DatetimeIndex, root: Path, *,
         h = 4.0 if (k != "evi" and "site" not in header) else half
         daily[k] = _composites_to_daily(ctimes[k], v, days, half_window=h, max_gap_days=max_gap_days)
     if spec.fapar is not None:
+        _check_index_belongs(spec, _path(spec.fapar, root))
         f = read_mod15a2h(_path(spec.fapar, root))
         fm = f["fapar"].mean("pixel", skipna=True)
         daily["fapar"] = _composites_to_daily(fm["time"].values, fm.values, days, half_window=4.0,

@@ -20,10 +20,10 @@ import xarray as xr
 
 from ..verify import bias, r2, rmse
 from .calibration import fit_variant, training_mask
-from .interface import predict
+from .model import predict
 
 __all__ = ["leave_one_site_out", "skill", "to_monthly", "skill_table", "anomaly_test", "run_cv",
-           "flat_skill", "temporal_holdout", "VPRMProfile", "VPRM_PROFILES"]
+           "flat_skill", "temporal_holdout", "leave_one_year_out", "VPRMProfile", "VPRM_PROFILES"]
 
 FLUXES = ("nee", "gpp", "reco")
 
@@ -207,3 +207,39 @@ def temporal_holdout(variant, data: xr.Dataset, *, site: str, split: str, n_star
 def flat_skill(table: dict) -> dict:
     """Pooled skill keys (``nee_r2``, ``nee_rmse``, ``nee_bias``, ``gpp_r2``, ...) of a :func:`skill_table`."""
     return {k: v for k, v in table["pooled"].items() if not k.endswith("_n")}
+
+
+def leave_one_year_out(variants, data: xr.Dataset, *, site: str, n_starts: int = 1, seed: int = 0,
+                       min_samples: int = 6) -> dict:
+    """Leave-one-year-out at one index site: each variant fitted on the site's other years, scored on the held-out year.
+
+    A within-site comparison of greenness and water inputs (EVI vs NDVI/NIRv/kNDVI/fAPAR, with and without
+    LSWI): the site's own class is in training, so this is not a test of transfer to new towers.
+
+    Returns
+    -------
+    dict
+        ``{variant: {"nee_r2", "gpp_r2", "reco_r2", "nee_rmse", ..., "n_years"}}`` pooled over held-out years.
+    """
+    sel = np.flatnonzero(data["site"].values == site)
+    d = data.isel(sample=sel)
+    years = pd.DatetimeIndex(d["time"].values).year.to_numpy()
+    base = training_mask(d)
+    out = {}
+    for v in variants:
+        pred = xr.Dataset({k: ("sample", np.full(d.sizes["sample"], np.nan)) for k in FLUXES})
+        used = []
+        for yv in np.unique(years):
+            test = base & (years == yv)
+            train = base & (years != yv)
+            if test.sum() < 1 or train.sum() < min_samples:
+                continue
+            fit = fit_variant(v, d, n_starts=n_starts, seed=seed, mask=train)
+            p = predict(v, fit.params, d)
+            for k in FLUXES:
+                pred[k].values[test] = p[k].values[test]
+            used.append(int(yv))
+        sk = skill(pred, d, mask=base)
+        out[v] = {**{k: val for k, val in sk.items() if not k.endswith("_n")}, "n_years": len(used),
+                  "n": sk["nee_n"]}
+    return out

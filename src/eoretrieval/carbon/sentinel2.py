@@ -11,7 +11,7 @@ bands are absent. The substitutes used here, all documented in ``attrs["long_nam
   of the monthly FLUXNET table: a "site-like climatology", not weather of the acquisition day.
 
 Public names: :func:`mod13a1_transfers`, :func:`monthly_ndvi`, :func:`site_climatology`,
-:func:`tile_dataset`, :func:`unstack_tile`, :func:`to_latlon`, :func:`nearest_site`.
+:func:`tile_dataset`, :func:`unstack_tile`, :func:`to_latlon`, :func:`nearest_site`, :func:`forest_tile_inputs`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import xarray as xr
 
 from . import indices as vi
 
-__all__ = ["mod13a1_transfers", "monthly_ndvi", "site_climatology", "tile_dataset", "unstack_tile", "to_latlon",
+__all__ = ["mod13a1_transfers", "monthly_ndvi", "site_climatology", "tile_dataset", "unstack_tile", "to_latlon", "forest_tile_inputs",
            "nearest_site"]
 
 
@@ -61,7 +61,7 @@ def site_climatology(table: xr.Dataset, site: str) -> pd.DataFrame:
 
 
 def tile_dataset(ndvi_m: xr.DataArray, clim: pd.DataFrame, transfers: dict, *, vprm_class: str = "mixed") -> xr.Dataset:
-    """Stack a monthly NDVI tile into the ``sample`` layout of :func:`eoretrieval.carbon.interface.predict`.
+    """Stack a monthly NDVI tile into the ``sample`` layout of :func:`eoretrieval.carbon.model.predict`.
 
     Every pixel becomes a "site" (pools and site constants per pixel). Returns a Dataset with
     dims ``sample`` (= time x pixel, time-major within each pixel block).
@@ -129,3 +129,30 @@ def to_latlon(da: xr.DataArray, *, crs: str = "EPSG:32633", step_deg: float = 1e
     vals[ok] = src[iy[ok], ix[ok]]
     return xr.DataArray(vals, dims=("lat", "lon"), coords={"lat": lats, "lon": lons}, name=da.name,
                         attrs=dict(da.attrs))
+
+
+def forest_tile_inputs(ndvi_m: xr.DataArray, clim: pd.DataFrame, *, lat: float, vprm_class: str = "mixed") -> dict:
+    """Inputs of :func:`eoretrieval.carbon.lue.predict_gpp` for every pixel and month of a monthly NDVI tile.
+
+    Greenness: fAPAR = 1.1638 NDVI - 0.1426 (Myneni & Williams 1994; the towers' models use MODIS fAPAR).
+    Drivers: the site climatology ``clim`` (TA_F degC, SW_IN_F W m-2, VPD_F hPa) of each month, PAR24 =
+    SW_IN / 0.505, day length at ``lat`` on the 15th, PAR_day = PAR24 x 24 / day length; TA_F (24-h) stands in
+    for the day-time temperature and soil water is unlimited (no soil data on the tile). Arrays are
+    ``(time, y, x)`` flattened.
+    """
+    from .towers import daylength_hours
+    from .vprm import TEMPERATURE_COEFFICIENTS
+
+    t = pd.DatetimeIndex(ndvi_m["time"].values)
+    shape = ndvi_m.shape
+    per_t = lambda v: np.broadcast_to(np.asarray(v, float)[:, None, None], shape).ravel()  # noqa: E731
+    mon = t.month
+    dl = daylength_hours(lat, (t + pd.Timedelta(days=14)).day_of_year.to_numpy())
+    par24 = clim.loc[mon, "SW_IN_F"].to_numpy() / 0.505
+    _, tmin, topt, tmax, _ = TEMPERATURE_COEFFICIENTS[vprm_class]
+    n = int(np.prod(shape))
+    return {"green": np.clip(np.asarray(vi.fapar_from_ndvi(ndvi_m.values), float).ravel(), 0, None),
+            "par_24h": per_t(par24), "par_day": per_t(par24 * 24.0 / dl), "daylength": per_t(dl),
+            "t_day": per_t(clim.loc[mon, "TA_F"].to_numpy()), "vpd": per_t(clim.loc[mon, "VPD_F"].to_numpy()),
+            "wrel": np.full(n, np.nan), "tmin": np.full(n, tmin), "topt": np.full(n, topt), "tmax": np.full(n, tmax),
+            "t_24h": per_t(clim.loc[mon, "TA_F"].to_numpy()), "shape": shape}

@@ -18,7 +18,7 @@ def make_synthetic_sites(*, n_sites: int = 3, n_months: int = 48, seed: int = 0,
     """Monthly sites with seasonal drivers and indices; truth from ``model`` with ``params`` plus noise.
 
     Returns a Dataset on ``sample`` (site-major, time-ordered) with every variable that
-    :func:`eoretrieval.carbon.interface.predict` reads and ``nee``, ``gpp``, ``reco`` in g C m-2 d-1.
+    :func:`eoretrieval.carbon.model.predict` reads and ``nee``, ``gpp``, ``reco`` in g C m-2 d-1.
     """
     rng = np.random.default_rng(seed)
     parts = []
@@ -48,7 +48,7 @@ def make_synthetic_sites(*, n_sites: int = 3, n_months: int = 48, seed: int = 0,
     data = xr.concat(parts, dim="sample")
     data.attrs["sites"] = [f"S{i}" for i in range(n_sites)]
     if model is not None:
-        from .interface import predict
+        from .model import predict
 
         p = params or {"lam": 0.15, "par0": 800.0, "alpha": 0.25, "beta": 0.8}
         out = predict(model, p, data)
