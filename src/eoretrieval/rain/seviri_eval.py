@@ -1,0 +1,250 @@
+"""Inference and evaluation of the SEVIRI rain study (the notebook-facing module).
+
+- :func:`predict` draws an ensemble (repeated sampling) or the deterministic U-Net field for test samples,
+  with an explicit number of function evaluations (NFE), and times it;
+- :func:`score` computes the shared evaluation suite (:mod:`eoretrieval.verify`) for one method:
+  POD/FAR/CSI/HSS, FSS over scales, upper-tail Q–Q, radially averaged power spectra, CRPS, rank histogram,
+  spread–skill; ensembles are scored as ensembles (CRPS, ranks, spread) and their members as fields
+  (categorical, FSS, quantiles, spectra);
+- :func:`evaluate_methods` runs every committed artefact on the same test tiles and returns the
+  ``metrics.json`` structure of study 3; :func:`nfe_curve` gives skill against NFE;
+- :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data).
+
+Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
+:func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :data:`METHOD_ORDER`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm import tqdm
+
+from ..verify.categorical import categorical_scores
+from ..verify.continuous import mae
+from ..verify.extremes import qq_upper_tail
+from ..verify.probabilistic import crps_ensemble, rank_histogram, spread_skill_ratio
+from ..verify.spatial import fss
+from ..verify.spectral import radial_power_spectrum, spectral_slope
+from .seviri_data import RainTransform, Samples
+from .seviri_train import N_CHANNELS, load_method
+
+__all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
+           "crr_statistics", "METHOD_ORDER", "THRESHOLDS", "FSS_SCALES_KM"]
+
+METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
+THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
+FSS_SCALES_KM = (4, 8, 16, 32, 64)
+
+
+@dataclass(frozen=True)
+class SeviriProfile:
+    """Sizes of the evaluation: test tiles, ensemble size, NFE of each sampler and of the NFE curves."""
+
+    n_tiles: int
+    tile: int
+    n_members: int
+    nfe: dict = field(default_factory=dict)
+    nfe_curve_fm: tuple = ()
+    nfe_curve_ddpm: tuple = ()
+    spectrum_band_km: tuple = (8.0, 96.0)
+
+
+SEVIRI_PROFILES = {
+    "ci": SeviriProfile(n_tiles=16, tile=48, n_members=8,
+                        nfe={"ddpm": 50, "flow_matching": 5, "residual_fm": 5, "flow_matching_1frame": 5},
+                        nfe_curve_fm=(1, 2, 5, 10), nfe_curve_ddpm=(10, 25, 50)),
+    "paper": SeviriProfile(n_tiles=48, tile=64, n_members=16,
+                           nfe={"ddpm": 200, "flow_matching": 20, "residual_fm": 20, "flow_matching_1frame": 20},
+                           nfe_curve_fm=(1, 2, 5, 10, 20, 50), nfe_curve_ddpm=(10, 25, 50, 100, 200),
+                           spectrum_band_km=(8.0, 128.0)),
+}
+
+
+def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 8, n_steps: int | None = None,
+            seed: int = 0, batch: int = 96, device: str = "cpu", threads: int | None = 1) -> tuple[np.ndarray, float]:
+    """Rain fields ``(member, sample, y, x)`` in mm h-1 and the sampling time per field (s).
+
+    ``cond`` is the 3-frame normalised IR ``(sample, 3 * 5, y, x)``; 1-frame models keep the last frame.
+    The U-Net returns one member. The time per field is wall time / (members × samples). ``threads`` sets
+    ``torch.set_num_threads`` (on a shared CPU, more threads than free cores make sampling many times slower).
+    """
+    if threads:
+        torch.set_num_threads(int(threads))
+    if norm["n_frames"] == 1:
+        cond = cond[:, -N_CHANNELS:]
+    transform = RainTransform(**norm["rain_transform"])
+    c = torch.from_numpy(np.ascontiguousarray(cond)).to(device)
+    gen = torch.Generator().manual_seed(seed)
+    members = 1 if norm["method"] == "unet" else n_members
+    out = np.empty((members, *cond.shape[:1], *cond.shape[2:]), dtype=np.float32)
+    rep = c.repeat(members, 1, 1, 1)
+    zs = []
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, rep.shape[0], batch):
+            cb = rep[i:i + batch]
+            if norm["method"] == "unet":
+                z = model(cb)
+            else:
+                z = objective.sample(model, cb, n_steps=n_steps, generator=gen)
+            zs.append(z[:, 0].cpu().numpy())
+    seconds = (time.perf_counter() - t0) / rep.shape[0]
+    z = np.concatenate(zs).reshape(members, cond.shape[0], *cond.shape[2:])
+    out[:] = transform.inverse(z)
+    return out, float(seconds)
+
+
+def as_fields(values: np.ndarray, *, spacing_km: float, name: str = "rain") -> xr.DataArray:
+    """Label ``(member, sample, y, x)`` or ``(sample, y, x)`` rain as an ``xr.DataArray`` (km coords, mm h-1)."""
+    dims = ("member", "sample", "y", "x") if values.ndim == 4 else ("sample", "y", "x")
+    ny, nx = values.shape[-2:]
+    coords = {"y": ("y", np.arange(ny) * spacing_km, {"units": "km"}),
+              "x": ("x", np.arange(nx) * spacing_km, {"units": "km"})}
+    return xr.DataArray(values, dims=dims, coords=coords, name=name,
+                        attrs={"units": "mm h-1", "long_name": "rain rate"})
+
+
+def _mean_spectrum(fields: xr.DataArray) -> xr.DataArray:
+    spec = radial_power_spectrum(fields)
+    return spec.mean([d for d in spec.dims if d != "wavenumber"])
+
+
+def score(pred: xr.DataArray, truth: xr.DataArray, *, spacing_km: float,
+          band_km: tuple = (8.0, 96.0), seed: int = 0) -> dict:
+    """The evaluation suite for one method: a flat dict of scalars plus nested curves.
+
+    Parameters
+    ----------
+    pred : xr.DataArray
+        ``(member, sample, y, x)`` mm h-1 (one member for deterministic methods).
+    truth : xr.DataArray
+        ``(sample, y, x)`` mm h-1.
+    spacing_km : float
+        Grid spacing (FSS windows, spectra).
+    band_km : (float, float)
+        Wavelength band of the spectral slope.
+    seed : int
+        Tie-breaking of the rank histogram (many zeros).
+
+    Returns
+    -------
+    dict
+        ``csi_1``, ``csi_5``, ``hss_1``, ``fss_1mm_16km``, ``q99_ratio``, ``q999_ratio``, ``psd_slope_err``,
+        ``crps`` (mm h-1; for one member the MAE), ``crps_fair``, ``spread_skill`` (ensembles), and the nested
+        ``categorical`` (POD/FAR/CSI/HSS per threshold), ``fss`` (per scale), ``quantiles``, ``spectrum``,
+        ``rank_histogram``.
+    """
+    n_members = pred.sizes["member"]
+    truth_b = truth.broadcast_like(pred)
+    cat = categorical_scores(pred, truth_b, threshold=list(THRESHOLDS), weights=None)
+    categorical = {f"{thr:g}": {s: float(cat[s].sel(threshold=thr)) for s in ("pod", "far", "csi", "hss")}
+                   for thr in THRESHOLDS}
+    scales = [max(1, int(round(s / spacing_km))) for s in FSS_SCALES_KM]
+    f = fss(pred, truth_b, threshold=1.0, scale=scales, weights=None)
+    fss_by_km = {f"{km}": float(f.sel(scale=s)) for km, s in zip(FSS_SCALES_KM, scales)}
+    qq = qq_upper_tail(pred, truth, q=[0.9, 0.99, 0.999])
+    spec_p, spec_t = _mean_spectrum(pred), _mean_spectrum(truth)
+    slope_p = float(spectral_slope(spec_p, wavelength_range=band_km))
+    slope_t = float(spectral_slope(spec_t, wavelength_range=band_km))
+    # the CRPS of a single (deterministic) field is its mean absolute error
+    crps = (float(crps_ensemble(pred, truth, weights=None).mean()) if n_members > 1
+            else float(mae(pred.isel(member=0), truth, weights=None)))
+    out = {
+        "csi_1": categorical["1"]["csi"], "csi_5": categorical["5"]["csi"], "hss_1": categorical["1"]["hss"],
+        "fss_1mm_16km": fss_by_km["16"],
+        "q99_ratio": float(qq["ratio"].sel(quantile=0.99)), "q999_ratio": float(qq["ratio"].sel(quantile=0.999)),
+        "psd_slope": slope_p, "psd_slope_truth": slope_t, "psd_slope_err": abs(slope_p - slope_t),
+        "crps": crps, "n_members": int(n_members),
+        "wet_fraction": float((pred >= 0.1).mean()), "wet_fraction_truth": float((truth >= 0.1).mean()),
+        "categorical": categorical, "fss": fss_by_km,
+        "quantiles": {"q": [0.9, 0.99, 0.999], "pred": qq["pred"].values.tolist(),
+                      "truth": qq["truth"].values.tolist()},
+        "spectrum": {"wavelength_km": spec_t.wavelength.values.tolist(), "pred": spec_p.values.tolist(),
+                     "truth": spec_t.values.tolist()},
+    }
+    if n_members > 1:
+        out["crps_fair"] = float(crps_ensemble(pred, truth, fair=True, weights=None).mean())
+        out["spread_skill"] = float(spread_skill_ratio(pred, truth, weights=None))
+        rh = rank_histogram(pred, truth, weights=None, seed=seed)
+        out["rank_histogram"] = rh.values.tolist()
+        mean = pred.mean("member").expand_dims(member=1)
+        cm = categorical_scores(mean, truth.expand_dims(member=1), threshold=1.0, weights=None)
+        out["csi_1_ensemble_mean"] = float(cm["csi"])
+    return out
+
+
+def evaluate_methods(test: Samples, *, artifacts_root: str | Path, profile: SeviriProfile, spacing_km: float,
+                     seed: int = 0, device: str = "cpu", methods=METHOD_ORDER) -> tuple[dict, dict]:
+    """Run every method's committed artefact on the test tiles and score it.
+
+    Returns
+    -------
+    (metrics, predictions)
+        ``metrics[method]`` is the :func:`score` dict plus ``nfe`` and ``sample_s``; ``predictions[method]``
+        the ``(member, sample, y, x)`` DataArray.
+    """
+    truth = as_fields(test.rain, spacing_km=spacing_km, name="truth")
+    metrics, preds = {}, {}
+    for method in tqdm(methods, desc="methods", disable=None):
+        model, objective, norm, manifest = load_method(Path(artifacts_root) / method, device=device)
+        n_steps = profile.nfe.get(method)
+        values, sec = predict(model, objective, norm, test.cond, n_members=profile.n_members, n_steps=n_steps,
+                              seed=seed, device=device)
+        pred = as_fields(values, spacing_km=spacing_km, name=method)
+        m = score(pred, truth, spacing_km=spacing_km, band_km=profile.spectrum_band_km, seed=seed)
+        m.update({"nfe": 1 if method == "unet" else int(n_steps), "sample_s": sec, "n_frames": norm["n_frames"],
+                  "train_seconds": manifest.get("train_seconds")})
+        metrics[method], preds[method] = m, pred
+    return metrics, preds
+
+
+def nfe_curve(test: Samples, *, artifacts_root: str | Path, profile: SeviriProfile, spacing_km: float,
+              seed: int = 0, device: str = "cpu", known: dict | None = None) -> list[dict]:
+    """Skill against NFE for flow matching and DDPM: a list of ``{method, nfe, crps, csi_1, psd_slope_err,
+    q999_ratio, sample_s}``.
+
+    ``known`` (the output of :func:`evaluate_methods`) supplies the points already computed at the methods'
+    own NFE, so they are not sampled twice.
+    """
+    truth = as_fields(test.rain, spacing_km=spacing_km)
+    keys = ("crps", "csi_1", "psd_slope_err", "q999_ratio", "sample_s")
+    rows = []
+    for method, nfes in (("flow_matching", profile.nfe_curve_fm), ("ddpm", profile.nfe_curve_ddpm)):
+        model = None
+        for n in tqdm(nfes, desc=f"NFE {method}", disable=None):
+            if known and method in known and known[method]["nfe"] == n:
+                rows.append({"method": method, "nfe": int(n), **{k: known[method][k] for k in keys}})
+                continue
+            if model is None:
+                model, objective, norm, _ = load_method(Path(artifacts_root) / method, device=device)
+            values, sec = predict(model, objective, norm, test.cond, n_members=profile.n_members, n_steps=n,
+                                  seed=seed, device=device)
+            m = score(as_fields(values, spacing_km=spacing_km), truth, spacing_km=spacing_km,
+                      band_km=profile.spectrum_band_km, seed=seed)
+            m["sample_s"] = sec
+            rows.append({"method": method, "nfe": int(n), **{k: m[k] for k in keys}})
+    return rows
+
+
+def crr_statistics(crr: xr.DataArray, truth: xr.DataArray) -> dict:
+    """Distribution statistics of the NWC SAF CRR product next to the radar test truth.
+
+    The CRR sample (2018-06-01) and the OPERA test composites (2018-08-24) do not overlap in time, so
+    only distributions are compared: wet fraction and upper quantiles of the wet pixels.
+    """
+    def stats(da):
+        v = np.asarray(da.values, dtype=float)
+        v = v[np.isfinite(v)]
+        wet = v[v >= 0.1]
+        return {"wet_fraction": float((v >= 0.1).mean()), "n_pixels": int(v.size),
+                "wet_q50": float(np.quantile(wet, 0.5)) if wet.size else None,
+                "wet_q99": float(np.quantile(wet, 0.99)) if wet.size else None,
+                "wet_q999": float(np.quantile(wet, 0.999)) if wet.size else None}
+    return {"overlap_with_test": False, "crr": stats(crr), "radar_test_truth": stats(truth),
+            "note": "NWC SAF CRR sample and radar test data are from different days; no point-wise scores."}

@@ -1,0 +1,127 @@
+"""Tests of eoretrieval.rain.seviri_data: rate conversion, resampling, sequence checks, sample sets."""
+
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+
+pytest.importorskip("pysteps")
+
+from eoretrieval.config import repo_root  # noqa: E402
+from eoretrieval.errors import DataError  # noqa: E402
+from eoretrieval.io.radar import read_radar  # noqa: E402
+from eoretrieval.rain.seviri_data import (RainTransform, load_rain_sequence, make_test_set,  # noqa: E402
+                                          make_training_set, resample_to_spacing, to_rain_rate)
+
+KNMI_DIR = repo_root() / "data/radar_rain/knmi_rap_5min_20100826"
+OPERA_DIR = repo_root() / "data/radar_rain/opera_odim_20180824"
+
+
+def _ds(values, units="mm", accutime=5.0, pysteps_unit="mm"):
+    values = np.asarray(values, dtype=np.float32)
+    return xr.Dataset({"precip": (("time", "y", "x"), values,
+                                  {"units": units, "accutime_min": accutime, "pysteps_unit": pysteps_unit,
+                                   "threshold": 0.01, "zerovalue": 0.0})},
+                      attrs={"source_file": "fake.h5"})
+
+
+@pytest.mark.parametrize("values, units, acc, expected", [
+    ([[[0.5]]], "mm", 5.0, 6.0),        # 0.5 mm in 5 min = 6 mm/h
+    ([[[3.0]]], "mm", 60.0, 3.0),
+    ([[[2.0]]], "mm h-1", 15.0, 2.0),   # already a rate
+])
+def test_to_rain_rate_known(values, units, acc, expected):
+    pu = "mm/h" if units == "mm h-1" else units
+    out = to_rain_rate(_ds(values, units, acc, pu))
+    assert float(out[0, 0, 0]) == pytest.approx(expected) and out.attrs["units"] == "mm h-1"
+
+
+def test_to_rain_rate_errors():
+    with pytest.raises(DataError, match="fake.h5.*cannot be converted"):
+        to_rain_rate(_ds([[[1.0]]], "inch", 5.0, "inch"))
+    with pytest.raises(DataError, match="without an accumulation time"):
+        to_rain_rate(_ds([[[1.0]]], "mm", 0.0, "mm"))
+
+
+def test_knmi_rate_matches_raw_times_12():
+    raw = read_radar(KNMI_DIR / "RAD_NL25_RAP_5min_201008260600.h5", importer="knmi_hdf5")
+    rate = to_rain_rate(raw)
+    v, r = raw.precip.values, rate.values
+    ok = np.isfinite(v)
+    np.testing.assert_allclose(r[ok], np.clip(v[ok] * 12.0, 0, 200), rtol=1e-5)
+
+
+def test_resample_block_mean_and_nan():
+    vals = np.arange(16.0).reshape(1, 4, 4)
+    vals[0, 0, 0] = np.nan
+    da = xr.DataArray(vals, dims=("time", "y", "x"), coords={"x": np.arange(4) * 1000.0, "y": np.arange(4) * 1000.0},
+                      attrs={"units": "mm h-1"})
+    out = resample_to_spacing(da, 2000.0)
+    assert out.shape == (1, 2, 2) and np.isnan(out.values[0, 0, 0])
+    np.testing.assert_allclose(out.values[0, 0, 1], np.mean([2, 3, 6, 7]))
+    np.testing.assert_allclose(out.values[0, 1, 1], np.mean([10, 11, 14, 15]))
+    with pytest.raises(DataError, match="coarser"):
+        resample_to_spacing(da, 500.0)
+
+
+def test_load_opera_sequence():
+    rain = load_rain_sequence(str(OPERA_DIR / "*.hdf"), "opera_hdf5", spacing_m=4000.0)
+    assert rain.dims == ("time", "y", "x") and rain.shape[1:] == (1100, 950) and rain.sizes["time"] >= 3
+    assert rain.attrs["units"] == "mm h-1" and float(rain.max()) <= 200
+
+
+def test_unusable_sequences(tmp_path):
+    files = sorted(KNMI_DIR.glob("*.h5"))[:2]
+    with pytest.raises(DataError, match="RAD_NL25_RAP_5min_201008260000.h5.*needs at least 3"):
+        load_rain_sequence([str(f) for f in files], "knmi_hdf5")
+    with pytest.raises(DataError, match="no files match"):
+        load_rain_sequence(str(tmp_path / "*.h5"), "knmi_hdf5")
+    # a dry sequence: the first three KNMI frames with a huge wet-fraction requirement
+    three = [str(f) for f in sorted(KNMI_DIR.glob("*.h5"))[:3]]
+    with pytest.raises(DataError, match="no rain in the sequence"):
+        load_rain_sequence(three, "knmi_hdf5", min_wet_fraction=0.999)
+    bad = tmp_path / "RAD_NL25_RAP_5min_201008260000.h5"
+    bad.write_bytes(b"\x89HDF garbage")
+    with pytest.raises(DataError, match=bad.name):
+        load_rain_sequence([str(bad)] + three[1:], "knmi_hdf5")
+
+
+def test_transform_roundtrip():
+    r = np.array([0.0, 0.1, 1.0, 10.0, 100.0])
+    t = RainTransform.fit(r)
+    back = t.inverse(t.forward(r))
+    np.testing.assert_allclose(back[1:], r[1:], rtol=1e-5)
+    assert back[0] == 0.0
+
+
+def _toy_rain(nt=4, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    from scipy import ndimage
+    vals = ndimage.gaussian_filter(rng.gamma(0.6, 6.0, (nt, n, n)), (0, 2, 2))
+    time = np.datetime64("2018-08-24T18:00") + np.arange(nt) * np.timedelta64(15, "m")
+    return xr.DataArray(vals, dims=("time", "y", "x"),
+                        coords={"time": time, "y": np.arange(n) * 4000.0, "x": np.arange(n) * 4000.0},
+                        attrs={"units": "mm h-1", "time_step_min": 15.0})
+
+
+def test_training_set_shapes_and_determinism():
+    rain = _toy_rain()
+    a = make_training_set(rain, n_samples=5, patch=16, n_frames=3, seed=1, progress=False)
+    b = make_training_set(rain, n_samples=5, patch=16, n_frames=3, seed=1, progress=False)
+    assert a.cond.shape == (5, 15, 16, 16) and a.rain.shape == (5, 16, 16)
+    np.testing.assert_array_equal(a.cond, b.cond)
+    assert np.isfinite(a.cond).all() and (a.rain >= 0).all()
+    with pytest.raises(DataError, match="fully covered"):
+        make_training_set(rain, n_samples=1, patch=40, n_frames=3, seed=0)
+
+
+def test_test_set_tiles():
+    rain = _toy_rain(n=64)
+    s = make_test_set(rain, tile=16, n_frames=3, seed=0, max_tiles=5)
+    assert s.cond.shape == (5, 15, 16, 16) and len(s.times) == 5
+    y0, x0 = s.origins[0]
+    expected = rain.sel(time=np.datetime64(s.times[0])).values[y0:y0 + 16, x0:x0 + 16]
+    np.testing.assert_allclose(s.rain[0], expected, rtol=1e-6)
+    with pytest.raises(DataError, match="no 16x16 tile"):
+        make_test_set(rain * 0 + 0.0, tile=16, n_frames=3, seed=0)
