@@ -117,3 +117,17 @@ def test_declared_domain_targets_are_well_formed(domain):
     for stem, targets in mod.TARGETS.items():
         assert isinstance(stem, str) and stem[:2].isdigit(), stem
         assert targets and all(isinstance(t, Target) for t in targets), stem
+
+
+def test_every_declared_target_links_to_a_section_of_its_notebook():
+    """A target's ``section`` must resolve (label, heading slug or heading text) in the source notebook."""
+    from eoretrieval.config import repo_root
+    from eoretrieval.results import declared_targets, notebook_sections
+
+    missing = []
+    for stem, (domain, targets) in declared_targets().items():
+        notebook = repo_root() / "notebooks" / f"{stem}.ipynb"
+        assert notebook.exists(), f"{domain} declares targets for {stem}, which has no notebook"
+        sections = notebook_sections(notebook)
+        missing += [f"{stem}: {t.name!r} -> {t.section!r}" for t in targets if t.section and not sections.resolve(t.section)]
+    assert not missing, "targets whose section is not in the notebook:\n" + "\n".join(missing)

@@ -2,11 +2,11 @@
 
 :func:`build_scenes` cuts rain patches from real radar composites (split by time: the earliest frames train,
 the latest test) and adds stochastic fields; :func:`simulate_scenes` turns them, with their environment,
-into brightness temperatures of a sensor in a climate regime; :class:`TbNormalisation` standardises the
+into brightness temperatures of a sensor in a climate regime; :func:`input_channels` names the
 network inputs with statistics of the present-climate training set.
 
 Public names: :class:`GMIProfile`, :data:`GMI_PROFILES`, :func:`build_scenes`, :func:`simulate_scenes`,
-:func:`network_inputs`, :class:`TbNormalisation`, :func:`data_checksums`.
+:func:`network_inputs`, :func:`input_channels`, :func:`data_checksums`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .climate import apply_regime, get_regime
 from .gmi_simulator import (SAMPLE, _expand, extract_patches, load_radar_fields, make_environment, simulate_tb,
                             stochastic_rain_fields)
 
-__all__ = ["GMIProfile", "GMI_PROFILES", "build_scenes", "simulate_scenes", "network_inputs", "TbNormalisation",
+__all__ = ["GMIProfile", "GMI_PROFILES", "build_scenes", "simulate_scenes", "network_inputs", "input_channels",
            "data_checksums", "DEFAULT_RAIN_FILES", "DEFAULT_IMPORTER"]
 
 DEFAULT_RAIN_FILES = "data/radar_rain/knmi_rap_5min_20100826/*.h5"
@@ -130,39 +130,9 @@ def network_inputs(ds: xr.Dataset) -> np.ndarray:
     return np.concatenate([tb, land], axis=1).astype(np.float32)
 
 
-@dataclass
-class TbNormalisation:
-    """Per-channel mean and standard deviation of the inputs; rain scale of the target."""
-
-    mean: list[float]
-    std: list[float]
-    rain_scale: float = 10.0
-
-    @classmethod
-    def fit(cls, x: np.ndarray) -> "TbNormalisation":
-        """Fit on inputs ``(sample, channel, y, x)``."""
-        mean = x.mean(axis=(0, 2, 3))
-        std = x.std(axis=(0, 2, 3))
-        return cls(mean=[float(v) for v in mean], std=[float(max(v, 1e-3)) for v in std])
-
-    def apply(self, x: np.ndarray) -> np.ndarray:
-        """Standardise inputs ``(sample, channel, y, x)``."""
-        if x.shape[1] != len(self.mean):
-            raise ValueError(f"inputs have {x.shape[1]} channels; the normalisation was fitted on {len(self.mean)}")
-        m = np.asarray(self.mean, dtype=np.float32)[None, :, None, None]
-        s = np.asarray(self.std, dtype=np.float32)[None, :, None, None]
-        return ((x - m) / s).astype(np.float32)
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write JSON."""
-        with open(path, "w") as f:
-            json.dump(asdict(self), f, indent=1)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "TbNormalisation":
-        """Read JSON written by :meth:`save`."""
-        with open(path) as f:
-            return cls(**json.load(f))
+def input_channels(ds: xr.Dataset) -> list[str]:
+    """Names of the network input channels of :func:`network_inputs`: the sensor's channels, then ``land_fraction``."""
+    return [str(c) for c in ds["tb"][CHANNEL].values] + ["land_fraction"]
 
 
 def data_checksums(rain_files: str) -> dict[str, str]:

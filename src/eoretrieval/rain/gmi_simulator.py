@@ -40,6 +40,7 @@ import xarray as xr
 from scipy import ndimage
 
 from ..io.checks import require_units
+from ..registry import Registry
 from ..conventions import CHANNEL, UNITS, X, Y
 from ..errors import DataError, MissingOptionalDependency
 
@@ -92,7 +93,8 @@ AMSR2_CHANNELS: tuple[Channel, ...] = (
 )
 
 #: sensor name -> channels
-SENSORS: dict[str, tuple[Channel, ...]] = {"gmi": GMI_CHANNELS, "amsr2": AMSR2_CHANNELS}
+#: sensor name -> its channels (a registry: case-insensitive, unknown names list the valid ones)
+SENSORS: Registry[tuple[Channel, ...]] = Registry("sensor", {"gmi": GMI_CHANNELS, "amsr2": AMSR2_CHANNELS})
 
 
 def get_channels(sensor: str) -> tuple[Channel, ...]:
@@ -103,10 +105,7 @@ def get_channels(sensor: str) -> tuple[Channel, ...]:
     ValueError
         If the sensor is unknown; the message lists the valid names.
     """
-    key = str(sensor).lower()
-    if key not in SENSORS:
-        raise ValueError(f"unknown sensor {sensor!r}; valid sensors: {sorted(SENSORS)}")
-    return SENSORS[key]
+    return SENSORS.get(sensor)
 
 
 # ----------------------------------------------------------------------------------------------------------

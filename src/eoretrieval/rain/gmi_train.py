@@ -40,12 +40,13 @@ import xarray as xr
 from .. import artifacts
 from ..config import cache_dir, get_profile
 from ..nets.flow_matching import ConditionalFlowMatcher
+from ..nets.normalisation import Normalisation
 from ..nets.objectives import Regression
 from ..nets.quantile import (DEFAULT_QUANTILES, BalancedMSE, FocalR, QuantileLoss, TailMSE, WeightedMSE,
                              quantiles_to_mean)
 from ..nets.train import train
 from ..nets.unet import UNet
-from .gmi_data import (DEFAULT_IMPORTER, DEFAULT_RAIN_FILES, GMI_PROFILES, TbNormalisation, build_scenes,
+from .gmi_data import (DEFAULT_IMPORTER, DEFAULT_RAIN_FILES, GMI_PROFILES, build_scenes, input_channels,
                        data_checksums, network_inputs, simulate_scenes)
 from .gmi_simulator import SAMPLE
 
@@ -119,10 +120,22 @@ def split(ds: xr.Dataset, name: str) -> xr.Dataset:
     return ds.isel({SAMPLE: np.flatnonzero(ds["split"].values == name)})
 
 
-def _tensors(ds: xr.Dataset, norm: TbNormalisation, method: str) -> tuple[torch.Tensor, torch.Tensor]:
+#: Scale of the regression target (rain rate / RAIN_SCALE), mm h-1.
+RAIN_SCALE = 10.0
+
+
+def fit_normalisation(ds: xr.Dataset) -> Normalisation:
+    """Per-channel input statistics of the training scenes (:class:`~eoretrieval.nets.normalisation.Normalisation`)."""
+    norm = Normalisation.fit(network_inputs(ds), input_channels(ds), target_units="mm h-1",
+                             train_period=f"{ds.sizes[SAMPLE]} training scenes")
+    norm.target_scale = RAIN_SCALE
+    return norm
+
+
+def _tensors(ds: xr.Dataset, norm: Normalisation, method: str) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.from_numpy(norm.apply(network_inputs(ds)))
     r = ds["surface_precip"].transpose(SAMPLE, "y", "x").values[:, None].astype(np.float32)
-    y = np.log1p(r) / FM_SCALE if method == "flow_matching" else r / norm.rain_scale
+    y = np.log1p(r) / FM_SCALE if method == "flow_matching" else r / norm.target_scale
     return torch.from_numpy(y.astype(np.float32)), x
 
 
@@ -139,7 +152,7 @@ def build_model(method: str, in_channels: int, *, base_channels: int = 16) -> UN
     return UNet(in_channels, 1, base_channels=base_channels, channel_mults=(1, 2, 4))
 
 
-def load_model(folder: str | os.PathLike) -> tuple[UNet, TbNormalisation, dict]:
+def load_model(folder: str | os.PathLike) -> tuple[UNet, Normalisation, dict]:
     """Load ``weights.pt``, ``normalisation.json`` and the manifest of an artefact folder."""
     folder = Path(folder)
     manifest = artifacts.load_manifest(folder)
@@ -148,11 +161,11 @@ def load_model(folder: str | os.PathLike) -> tuple[UNet, TbNormalisation, dict]:
                  channel_mults=tuple(kw["channel_mults"]), time_embedding=kw.get("time_embedding", False))
     model.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))
     model.eval()
-    return model, TbNormalisation.load(folder / "normalisation.json"), manifest
+    return model, Normalisation.from_json(folder / "normalisation.json"), manifest
 
 
 @torch.no_grad()
-def predict(model: UNet, norm: TbNormalisation, ds: xr.Dataset, *, method: str, n_members: int = 8,
+def predict(model: UNet, norm: Normalisation, ds: xr.Dataset, *, method: str, n_members: int = 8,
             n_steps: int = 8, seed: int = 0, batch_size: int = 256) -> xr.Dataset:
     """Retrieve rain from ``ds`` (:func:`~eoretrieval.rain.gmi_data.simulate_scenes` layout).
 
@@ -180,7 +193,7 @@ def predict(model: UNet, norm: TbNormalisation, ds: xr.Dataset, *, method: str, 
         out["members"] = xr.DataArray(m, dims=("member", SAMPLE, "y", "x"), attrs=units)
         out["surface_precip"] = xr.DataArray(m.mean(axis=0), dims=(SAMPLE, "y", "x"), coords=coords, attrs=units)
     else:
-        pred = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) * norm.rain_scale
+        pred = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]) * norm.target_scale
         if method in _QUANTILE_METHODS:
             q = torch.sort(pred, dim=1).values.clamp(min=0.0)
             mean = quantiles_to_mean(q, DEFAULT_QUANTILES)[:, 0].numpy()
@@ -272,7 +285,7 @@ def _train_one(method, train_ds, val_ds, *, norm, base_channels, epochs, args, o
                        progress=False if args.no_progress else None)
         model.cpu().eval()
         torch.save(model.state_dict(), tmp / "weights.pt")
-        norm.save(tmp / "normalisation.json")
+        norm.to_json(tmp / "normalisation.json")
         pred = predict(model, norm, val_ds, method=method, n_members=2, n_steps=4)["surface_precip"].values
         metrics = _val_metrics(pred, val_ds["surface_precip"].values)
         metrics["best_val_loss"] = result.best_val_loss
@@ -311,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = data["present"]
     train_ds = split(ds, "train")
     val_ds = split(ds, "val")
-    norm = TbNormalisation.fit(network_inputs(train_ds))
+    norm = fit_normalisation(train_ds)
     if args.method == "hybrid":
         warm = _hybrid(ds, args.rain_files, args.rain_importer, args.profile, args.seed)
         warm_train = split(warm, "train")
@@ -336,7 +349,7 @@ def _transfer(args, prof, epochs, base, data_info) -> int:
     train_all = split(ds, "train")
     val_ds = split(ds, "val")
     test_ds = split(ds, "test")
-    norm = TbNormalisation.fit(network_inputs(train_all))
+    norm = fit_normalisation(train_all)
     rng = np.random.default_rng(args.seed + 99)
     order = rng.permutation(train_all.sizes[SAMPLE])
     sizes = [int(s) for s in args.n_samples.split(",")] + [train_all.sizes[SAMPLE]]

@@ -2,7 +2,8 @@
 
 The "best method" of the targets is declared before evaluation: ``hybrid`` (quantile U-Net trained with simulated
 warmer scenes), the method the study hypothesises to keep extremes right out of distribution. The MSE U-Net is
-reported with its own figures (no threshold). The OOD score of the target is the Mahalanobis distance of scene
+reported with its own figures in the chapter; a number without a threshold is not a target, so it is not listed
+here. The OOD score of the target is the Mahalanobis distance of scene
 Tb features.
 
 Public names: :data:`TARGETS`, :data:`BEST_METHOD`.
@@ -58,16 +59,12 @@ TARGETS: dict[str, list[Target]] = {
                f"methods.{BEST_METHOD}.plus4K.q999_ratio", "between", (0.9, 1.1), section="protocol"),
         Target(f"Scaling of extremes of the best method within 1 %/K of the truth",
                _scaling_error, "<=", 1.0, section="protocol", units="% K-1"),
-        Target("MSE U-Net +4 K 99.9th-percentile ratio (reported, no threshold)",
-               "methods.mse.plus4K.q999_ratio", ">=", 0.0, section="protocol"),
-        Target("MSE U-Net scaling of extremes (reported, no threshold)",
-               "methods.mse.scaling_pct_per_K", ">=", -100.0, section="protocol", units="% K-1"),
         Target(f"+4 K heavy-rain (> 10 mm/h) HSS: best method above the quantile U-Net", _hss_gain, ">", 0.0,
                section="protocol"),
         Target("OOD AUROC (Mahalanobis, present vs +4 K scenes) >= 0.9", "ood_auroc.mahalanobis", ">=", 0.9,
                section="ood"),
         Target("AMSR2-like sensor: fine-tuning beats scratch at every size below the full set", _finetune_margin,
                ">", 0.0, section="transfer", units="mm h-1"),
-        Target("ci run time < 10 min", "runtime_s", "<", 600.0, section="provenance", units="s"),
+        Target("ci run time < 10 min", "runtime_s", "<", 600.0, section="targets", units="s"),
     ],
 }
