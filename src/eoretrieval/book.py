@@ -165,9 +165,21 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     scripts[:] = unique
 
 
+def _default_theme_mode(app, config):
+    """Give the theme an explicit default colour mode.
+
+    Without one, pydata-sphinx-theme reads an empty mode on the first page a fresh browser opens and logs
+    ``Got invalid theme mode: . Resetting to auto.`` as a console error.
+    """
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "auto")  # the template variable the theme's head script reads
+    config.html_context = context
+
+
 def setup(app):
     """Sphinx entry point (``extra_extensions: [eoretrieval.book]`` in ``_config.yml``)."""
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("config-inited", _default_theme_mode)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

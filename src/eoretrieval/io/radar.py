@@ -29,7 +29,8 @@ import xarray as xr
 from ..errors import DataError, MissingOptionalDependency
 from .interface import postprocess_reader
 
-__all__ = ["read_radar", "read_radar_sequence", "radar_time_from_name", "RADAR_IMPORTERS", "RADAR_READERS"]
+__all__ = ["read_radar", "read_radar_sequence", "radar_time_from_name", "RADAR_IMPORTERS", "RADAR_READERS",
+           "import_pysteps"]
 
 #: pysteps importers registered here as readers of their own (name -> short description)
 RADAR_IMPORTERS = {
@@ -71,7 +72,33 @@ def radar_time_from_name(path: str | os.PathLike) -> np.datetime64:
     return np.datetime64(_dt.datetime.strptime(stamp, fmt), "s")
 
 
+def import_pysteps():
+    """Import pysteps (its ``io`` and ``utils``) without the banner it prints at import time.
+
+    pysteps prints ``Pysteps configuration file found at: <absolute path>`` on its first import; in an executed
+    notebook that line would carry the build machine's paths into the book. Every import of pysteps in the library
+    goes through this function.
+
+    Raises
+    ------
+    MissingOptionalDependency
+        If pysteps is not installed.
+    """
+    import contextlib
+    import io as _io
+
+    try:
+        with contextlib.redirect_stdout(_io.StringIO()):
+            import pysteps
+            import pysteps.io
+            import pysteps.utils
+    except ImportError as err:  # pragma: no cover - pysteps is in the 'field' extra
+        raise MissingOptionalDependency("reading radar files needs pysteps: pip install pysteps") from err
+    return pysteps
+
+
 def _importer(name: str):
+    import_pysteps()
     try:
         from pysteps.io import get_method
     except ImportError as err:  # pragma: no cover - pysteps is a core dependency of the rain study

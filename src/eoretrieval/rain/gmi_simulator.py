@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
+from ..io.radar import import_pysteps
 from ..io.checks import require_units
 from ..registry import Registry
 from ..conventions import CHANNEL, UNITS, X, Y
@@ -157,6 +158,7 @@ def load_radar_fields(rain_files: str | os.PathLike | Sequence[str | os.PathLike
     DataError
         If no file matches, a file cannot be read, or its units are not convertible to a rain rate.
     """
+    import_pysteps()
     try:
         from pysteps.io import get_method
         from pysteps.utils import conversion

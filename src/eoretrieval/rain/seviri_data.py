@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 from tqdm import tqdm
 
+from ..io.radar import import_pysteps
 from ..errors import DataError
 from ..io.radar import read_radar_sequence
 from ..io.seviri import SEVIRI_CHANNELS
@@ -50,6 +51,7 @@ def to_rain_rate(ds: xr.Dataset) -> xr.DataArray:
     DataError
         If the units are not ``mm h-1``, ``mm`` (with an accumulation time) or ``dBZ``, naming the file.
     """
+    import_pysteps()
     from pysteps.utils import to_rainrate
 
     da = ds["precip"]

@@ -2,15 +2,11 @@
 
 One backbone (:class:`~eoretrieval.nets.unet.UNet`), five methods:
 
-============================  =====================================================  ========
-method                        objective                                              frames
-============================  =====================================================  ========
-``unet``                      :class:`~eoretrieval.nets.objectives.Regression` (MSE)  3
-``ddpm``                      :class:`~eoretrieval.nets.diffusion.GaussianDiffusion`  3
-``flow_matching``             :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`  3
-``residual_fm``               :class:`~eoretrieval.nets.flow_matching.ResidualFlowMatcher` on the ``unet`` mean  3
-``flow_matching_1frame``      :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`  1
-============================  =====================================================  ========
+- ``unet``: :class:`~eoretrieval.nets.objectives.Regression` (MSE), 3 frames;
+- ``ddpm``: :class:`~eoretrieval.nets.diffusion.GaussianDiffusion`, 3 frames;
+- ``flow_matching``: :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`, 3 frames;
+- ``residual_fm``: :class:`~eoretrieval.nets.flow_matching.ResidualFlowMatcher` on the ``unet`` mean, 3 frames;
+- ``flow_matching_1frame``: :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`, 1 frame.
 
 Training data: the KNMI radar sequence (default), split in time (the first ``1 - val_fraction`` of the
 frames train, the rest validate), patches with IR simulated by :mod:`~eoretrieval.rain.ir_operator`.
@@ -38,6 +34,7 @@ import numpy as np
 import torch
 
 from .. import artifacts
+from ..config import repo_relative
 from ..errors import DataError
 from ..nets import get_model, get_objective
 from ..nets.train import train
@@ -233,5 +230,5 @@ def main(argv: list[str] | None = None) -> int:
                                                              str(train_rain.time.values[-1])],
                    "val_period": [str(val_rain.time.values[0]), str(val_rain.time.values[-1])],
                    "n_train_patches": int(len(c)), "n_val_patches": int(len(vc))})
-    print(json.dumps({"artifact": str(final), **metrics}))
+    print(json.dumps({"artifact": repo_relative(final), **metrics}))
     return 0
