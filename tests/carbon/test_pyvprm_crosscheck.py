@@ -105,11 +105,7 @@ def test_registry_predict_equals_pyvprm_in_g_per_day():
                        "lswi": ("sample", lswi.values), "vprm_class": ("sample", np.array(["deciduous"] * n)),
                        "lswi_min": ("sample", np.full(n, ref["lmin"])), "lswi_max": ("sample", np.full(n, ref["lmax"])),
                        "evi_threshold": ("sample", np.full(n, ref["th"]))})
-    out = predict("vprm", {"lam": PARAMS["lamb"], "par0": PARAMS["par0"], "alpha": PARAMS["alpha"],
-                           "beta": PARAMS["beta"]}, data)
-    k = vprm.UMOL_M2_S_TO_G_M2_D
-    np.testing.assert_allclose(out["gpp"].values / k, ref["gpp"], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(out["nee"].values / k, ref["nee"], rtol=1e-12, atol=1e-12)
+    _assert_ours_equal_pyvprm(data, ref)
 
 
 def test_temperature_coefficients_match_pyvprm_config():
@@ -139,11 +135,7 @@ def test_pyvprm_on_a_real_sites_drivers_and_indices():
                        "vprm_class": ("sample", np.array(["evergreen"] * n)),
                        "lswi_min": ("sample", np.full(n, ref["lmin"])), "lswi_max": ("sample", np.full(n, ref["lmax"])),
                        "evi_threshold": ("sample", np.full(n, ref["th"]))})
-    out = predict("vprm", {"lam": PARAMS["lamb"], "par0": PARAMS["par0"], "alpha": PARAMS["alpha"],
-                           "beta": PARAMS["beta"]}, data)
-    k = vprm.UMOL_M2_S_TO_G_M2_D
-    np.testing.assert_allclose(out["gpp"].values / k, ref["gpp"], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(out["nee"].values / k, ref["nee"], rtol=1e-12, atol=1e-12)
+    _assert_ours_equal_pyvprm(data, ref)
 
 
 def test_forest_light_use_model_equals_pyvprm_on_de_tha():
@@ -166,3 +158,12 @@ def test_forest_light_use_model_equals_pyvprm_on_de_tha():
     expect = ref["gpp"] * xs["daylength"] / 24 * vprm.UMOL_M2_S_TO_G_M2_D
     assert ok.sum() > 3000
     np.testing.assert_allclose(ours, expect, rtol=1e-10, atol=1e-12)
+
+
+def _assert_ours_equal_pyvprm(data, ref):
+    """Our reference VPRM on ``data`` equals pyVPRM's GPP and NEE in ``ref`` to 1e-12 (after the unit change)."""
+    out = predict("vprm", {"lam": PARAMS["lamb"], "par0": PARAMS["par0"], "alpha": PARAMS["alpha"],
+                           "beta": PARAMS["beta"]}, data)
+    k = vprm.UMOL_M2_S_TO_G_M2_D
+    np.testing.assert_allclose(out["gpp"].values / k, ref["gpp"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["nee"].values / k, ref["nee"], rtol=1e-12, atol=1e-12)
