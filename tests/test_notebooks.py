@@ -14,7 +14,7 @@ NOTEBOOKS = [p.stem for p in run.discover()]
 #: keys each notebook's metrics.json must have (the contract named in its issue)
 REQUIRED_KEYS = {
     "00_data_tour": {"catalog", "power_plants", "cities", "wind", "profile", "seed"},
-    "01_nox_osse": {"methods", "trend", "vae", "timing", "profile", "seed"},
+    "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "profile", "seed"},
@@ -54,3 +54,41 @@ def test_notebook_runs_in_ci_profile(stem):
     assert figures, f"{stem}: no figure saved with save_figure"
     for png in figures:
         assert png.with_suffix(".json").exists(), f"{png} has no provenance record"
+
+
+#: The reference metrics of notebook 01 (ci profile, committed networks); regenerate after an intended change with
+#: ``EORETRIEVAL_REGEN=1 .venv/bin/python -m pytest tests/test_notebooks.py -k regression``.
+NOX_REFERENCE = repo_root() / "tests" / "notebooks" / "01_nox_osse.metrics.ref.json"
+#: Parts of notebook 01's metrics compared with the reference (timings and provenance are not).
+NOX_COMPARED = ("n_test_worlds", "methods", "methods_on_variational_days", "shifted_domain", "vae", "controls")
+
+
+def _numbers(tree, prefix=""):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _numbers(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        yield prefix, float(tree)
+
+
+@pytest.mark.slow
+def test_nox_osse_metrics_regression():
+    """Notebook 01's scores reproduce the committed reference (seeded worlds, committed weights): relative 1e-4,
+    1e-3 for the variational inversion (L-BFGS amplifies thread-order round-off)."""
+    import math
+    import os
+
+    stem = "01_nox_osse"
+    assert run.main([stem, "--profile", "ci"]) == 0
+    metrics = json.loads((repo_root() / "runs" / stem / "metrics.json").read_text())
+    current = dict(_numbers({k: metrics[k] for k in NOX_COMPARED}))
+    if os.environ.get("EORETRIEVAL_REGEN"):
+        NOX_REFERENCE.write_text(json.dumps({k: metrics[k] for k in NOX_COMPARED}, indent=1, sort_keys=True) + "\n")
+    reference = dict(_numbers(json.loads(NOX_REFERENCE.read_text())))
+    assert set(reference) == set(current), f"keys differ: {sorted(set(reference) ^ set(current))[:10]}"
+    bad = []
+    for key, ref in reference.items():
+        rtol = 1e-3 if "variational" in key else 1e-4
+        if not math.isclose(current[key], ref, rel_tol=rtol, abs_tol=1e-15):
+            bad.append(f"{key}: {current[key]!r} vs reference {ref!r}")
+    assert not bad, "notebook 01 metrics changed:\n" + "\n".join(bad[:20])

@@ -44,7 +44,8 @@ def fake_nox_world(*, n_days: int = 40, ny: int = 16, nx: int = 16, seed: int = 
         attrs={"split_train": f"{time[0]:%Y-%m-%d}/{time[n1 - 1]:%Y-%m-%d}",
                "split_val": f"{time[n1]:%Y-%m-%d}/{time[n2 - 1]:%Y-%m-%d}",
                "split_test": f"{time[n2]:%Y-%m-%d}/{time[-1]:%Y-%m-%d}",
-               "reduction_pct": 20.0, "title": "fake NOx world (tests)"},
+               "title": "fake NOx world (tests)", "seed": int(seed), "no2_background_mol_m2": 0.0,
+               "regions": '{"all": [30.0, 34.0, 110.0, 114.0]}'},
     )
 
 

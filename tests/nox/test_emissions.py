@@ -1,4 +1,5 @@
-"""Tests of eoretrieval.nox.emissions: totals, weekly cycle, imposed reduction, units."""
+"""Tests of eoretrieval.nox.emissions: the real proxies, national and domain totals, units (the per-world draws and
+their temporal factors are tested in test_inventory.py)."""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +7,7 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.nox.emissions import (base_emission_map, domain_total, load_cities, load_point_sources,
-                                        make_emissions, temporal_factors)
+from eoretrieval.nox.emissions import base_emission_map, domain_total, load_cities, load_point_sources
 
 
 @pytest.fixture(scope="module")
@@ -40,35 +40,7 @@ def test_ci_domain_total_and_units(base_ci):
     assert float(base_ci["power"].max()) > 10 * float(base_ci["power"].median())  # point sources stand out
 
 
-def test_weekly_cycle_and_reduction(base_ci):
-    dates = pd.date_range("2019-01-01", "2022-12-31", freq="D")
-    f = temporal_factors(dates, reduction_pct=25.0)
-    weekend = dates.day_of_week >= 5
-    assert f["weekly"][weekend].mean() < f["weekly"][~weekend].mean()
-    assert abs(f["weekly"].iloc[:7].mean() - 1) < 1e-12
-    assert f["trend"].iloc[0] == 1.0 and abs(f["trend"].iloc[-1] - 0.75) < 1e-12
-    base = base_ci["total"].isel(lat=slice(20, 36), lon=slice(20, 36))
-    em = make_emissions(base, dates, rng_true=np.random.default_rng(0), rng_prior=np.random.default_rng(1))
-    tot = domain_total(em["emission"])
-    annual = tot.groupby("time.year").mean()
-    ratio = float(annual.sel(year=2022) / annual.sel(year=2019))
-    frac = np.asarray((dates - dates[0]) / (dates[-1] - dates[0]))
-    years = dates.year.values
-    expected = (1 - 0.25 * frac[years == 2022]).mean() / (1 - 0.25 * frac[years == 2019]).mean()
-    assert abs(ratio - expected) < 0.01 and ratio < 0.82
-    wk = tot.values[weekend].mean() / tot.values[~weekend].mean()
-    assert wk < 0.97
-    # prior: no trend, no noise, same order as the truth
-    assert float(domain_total(em["prior_emission"]).std() / domain_total(em["prior_emission"]).mean()) < 0.15
-    assert 0.7 < float(domain_total(em["prior_emission"]).mean() / tot.mean()) < 1.5
-
-
-def test_wrong_units_raise(base_ci):
-    bad = base_ci["total"].copy()
-    bad.attrs["units"] = "kg m-2 s-1"
-    with pytest.raises(DataError, match=r"base emission.*'mol m-2 s-1'"):
-        make_emissions(bad, pd.date_range("2019-01-01", periods=3), rng_true=np.random.default_rng(0),
-                       rng_prior=np.random.default_rng(0))
+def test_wrong_units_raise():
     with pytest.raises(DataError, match=r"variable 'emission' has units"):
         domain_total(xr.DataArray(np.ones((1, 2, 2)), dims=("time", "lat", "lon"),
                                   coords={"lat": [0.0, 1.0], "lon": [0.0, 1.0]}))

@@ -78,3 +78,62 @@ def test_scale_augment_is_linear_above_background(nox_world, transform):
     torch.testing.assert_close(x1a, make_targets(scaled, days, norm), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(conda, make_inputs(scaled, days, norm), rtol=1e-4, atol=1e-4)
     assert torch.equal(cond, make_inputs(nox_world, days, norm))  # input not modified in place
+
+
+def test_scale_invariant_formulation(nox_world):
+    """Emissions and column excess doubled: the network sees the same inputs and target, and decodes twice the map."""
+    from eoretrieval.nox.features import scene_scale
+
+    days = split_days(nox_world, "train")[1:6]
+    norm = compute_normalisation(nox_world, scale_invariant=True)
+    assert norm.extra["scale_invariant"] and norm.extra["kappa_s-1"] > 0
+    doubled = nox_world.copy()
+    doubled["emission"] = nox_world["emission"] * 2.0     # the fake world's NO2 background is 0
+    doubled["no2_column"] = nox_world["no2_column"] * 2.0
+    np.testing.assert_allclose(scene_scale(doubled, days, norm), 2.0 * scene_scale(nox_world, days, norm), rtol=1e-12)
+    a, b = make_inputs(nox_world, days, norm), make_inputs(doubled, days, norm)
+    same = [i for i, ch in enumerate(norm.channels) if ch != "prior"]
+    torch.testing.assert_close(a[:, same], b[:, same], rtol=1e-5, atol=1e-6)
+    p = norm.channels.index("prior")   # the prior is not doubled: relative to the scene it halves
+    torch.testing.assert_close(b[:, p], 0.5 * a[:, p], rtol=1e-5, atol=1e-7)
+    ya, yb = make_targets(nox_world, days, norm), make_targets(doubled, days, norm)
+    torch.testing.assert_close(ya, yb, rtol=1e-5, atol=1e-6)
+    truth = nox_world["emission"].sel(time=days)
+    back = decode_targets(yb, norm, truth, scale=scene_scale(doubled, days, norm))
+    np.testing.assert_allclose(back.values, 2.0 * truth.values, rtol=1e-4)
+    with pytest.raises(ValueError, match="scene_scale"):
+        decode_targets(ya, norm, truth)
+
+
+def test_flip_augment_turns_the_winds_with_the_grid(nox_world):
+    """Each augmented sample is one of the 8 flips/transposes of the original, applied to every channel alike, with
+    v negated by a north-south flip, u by an east-west flip and u, v swapped by a transpose (physical units)."""
+    from eoretrieval.nox.features import FlipAugment
+
+    days = split_days(nox_world, "train")[1:9]
+    norm = compute_normalisation(nox_world, scale_invariant=True)
+    cond, x1 = make_inputs(nox_world, days, norm), make_targets(nox_world, days, norm)
+    x1a, conda = FlipAugment(norm)(x1, cond, torch.Generator().manual_seed(3))
+    iu, iv, ino2 = norm.channels.index("u"), norm.channels.index("v"), norm.channels.index("no2")
+    phys = lambda t, ch: t * norm.scale[ch] + norm.offset[ch]  # noqa: E731
+    seen = set()
+    for i in range(len(x1)):
+        found = None
+        for k in range(8):
+            fy, fx, tr = bool(k & 1), bool(k & 2), bool(k & 4)
+            t = lambda a: (a.flip([d for d, f in ((-2, fy), (-1, fx)) if f]) if (fy or fx) else a)  # noqa: E731
+            f = (lambda a: t(a).transpose(-1, -2)) if tr else t
+            if torch.equal(f(x1[i]), x1a[i]) and torch.equal(f(cond[i, ino2]), conda[i, ino2]):
+                found = (fy, fx, tr, f)
+                break
+        assert found is not None, f"sample {i} is not a flip/transpose of the original"
+        fy, fx, tr, f = found
+        seen.add((fy, fx, tr))
+        u, v = f(phys(cond[i, iu], "u")), f(phys(cond[i, iv], "v"))
+        u, v = (-u if fx else u), (-v if fy else v)
+        if tr:
+            u, v = v, u
+        torch.testing.assert_close(phys(conda[i, iu], "u"), u, rtol=1e-5, atol=1e-4)
+        torch.testing.assert_close(phys(conda[i, iv], "v"), v, rtol=1e-5, atol=1e-4)
+    assert len(seen) >= 4   # several transforms drawn among 8 samples
+    assert torch.equal(cond, make_inputs(nox_world, days, norm))   # inputs not modified in place

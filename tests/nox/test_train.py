@@ -19,6 +19,7 @@ def patched(monkeypatch, nox_world):
 def test_main_end_to_end(patched, tmp_path, model):
     out = tmp_path / model
     rc = nox_train.main(["--model", model, "--epochs", "2", "--base-channels", "4", "--depth", "2",
+                         "--train-worlds", "1,2", "--val-worlds", "3",
                          "--batch-size", "8", "--out", str(out), "--no-progress", "--device", "cpu"])
     assert rc == 0
     for name in ("weights.pt", "normalisation.json", "manifest.json", "train_log.csv"):

@@ -18,9 +18,10 @@ TINY = dict(start="2019-06-01", end="2019-06-10", lat0=36.0, lat1=39.0, lon0=114
 @pytest.fixture(scope="module")
 def clean_world():
     # precise observations, no clouds: the inversion must then beat the prior by far (cloudy cells whose
-    # emissions leave the domain downwind are not constrained at all)
+    # emissions leave the domain downwind are not constrained at all). Upwind transport is linear in the
+    # column (the van Leer limiter is not), so the analytical BLUE below is exact
     return make_nox_world(seed=0, cache=False, progress=False, noise_abs=2e-6, noise_rel=0.01, amf_rel_error=0.02,
-                          cloud_cover=0.0, cloud_seasonal_amplitude=0.0, **TINY)
+                          cloud_cover=0.0, cloud_seasonal_amplitude=0.0, amf_bias_std=0.0, advection="upwind", **TINY)
 
 
 def _rmse(a, b):
@@ -35,7 +36,7 @@ def test_recovers_truth_much_better_than_prior(clean_world):
     assert post.attrs["units"] == "mol m-2 s-1" and post.dims == ("time", "lat", "lon")
     assert _rmse(post, truth) < 0.5 * _rmse(prior, truth)
     assert post.attrs["seconds_per_day"] > 0
-    assert 0.1 < post.attrs["prior_rel_error"] < 1.0
+    assert 0.1 < post.attrs["prior_rel_error"] < 3.0  # per-world inventories: new plants where the prior is small
 
 
 def test_registry_entry_and_errors(clean_world):
@@ -67,17 +68,18 @@ def test_lbfgs_reaches_the_analytical_blue(clean_world):
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
     args = (t(w["u"][i - 1]), t(w["v"][i - 1]), t(w["u"][i]), t(w["v"][i]), 1 / (3600 * t(w["lifetime"][i])), grid)
     kw = dict(n_substeps=w.attrs["transport_substeps_per_day"], diffusivity=w.attrs["transport_diffusivity_m2_s"],
-              background=w.attrs["transport_background_nox_mol_m2"])
+              background=w.attrs["transport_background_nox_mol_m2"], scheme=w.attrs["transport_scheme"])
     n = w.sizes["lat"] * w.sizes["lon"]
     c0 = t(w["nox_column"][i - 1])
     base = simulate_day(c0, torch.zeros(w.sizes["lat"], w.sizes["lon"], dtype=torch.float64), *args, **kw)
     unit = torch.eye(n, dtype=torch.float64).reshape(n, w.sizes["lat"], w.sizes["lon"]) * 1e-9
     jac = ((simulate_day(c0.expand(n, -1, -1), unit, *args, **kw) - base) / 1e-9).reshape(n, n).T.numpy()
-    ratio = w["no2_nox_ratio"].values[i].ravel()
+    # equal information: the nominal NO2/NOx ratio and an AMF error relative to the observed column
     y = w["no2_column"].values[i].ravel()
+    ratio = np.full(y.shape, w.attrs["obs_no2_nox_ratio"])
     ok = np.isfinite(y)
     so = np.sqrt(w["no2_column_precision"].values[i].ravel() ** 2
-                 + (w.attrs["obs_amf_rel_error"] * w["no2_column_true"].values[i].ravel()) ** 2)
+                 + (w.attrs["obs_amf_rel_error"] * np.abs(np.where(ok, y, 0.0))) ** 2)
     ep = w["prior_emission"].values[i].ravel().astype(float)
     sp = s * ep
     h = (ratio[:, None] * jac)[ok] / so[ok, None] * sp[None, :]

@@ -27,7 +27,7 @@ def tiny():
 def test_variables_units_and_dims(tiny):
     units = {"emission": "mol m-2 s-1", "prior_emission": "mol m-2 s-1", "nox_column": "mol m-2",
              "no2_column": "mol m-2", "no2_column_precision": "mol m-2", "valid": "1", "cloud_fraction": "1",
-             "u": "m s-1", "v": "m s-1", "lifetime": "h", "no2_nox_ratio": "1"}
+             "u": "m s-1", "v": "m s-1", "lifetime": "h", "no2_nox_ratio": "1", "n_pixels": "1"}
     for name, unit in units.items():
         assert tiny[name].dims == ("time", "lat", "lon"), name
         assert tiny[name].attrs["units"] == unit, name
@@ -36,17 +36,23 @@ def test_variables_units_and_dims(tiny):
     assert tiny["valid"].dtype == np.uint8
     assert 0.3 < float(tiny["valid"].mean()) < 0.8
     assert json.loads(tiny.attrs["config"])["lat0"] == 36.0
-    assert tiny.attrs["reduction_pct"] >= 20
+    inv = json.loads(tiny.attrs["inventory"])
+    assert set(inv["trends_pct"]) == {"power", "industry", "transport", "residential", "diffuse"}
+    assert set(json.loads(tiny.attrs["regions"])) == {"southwest", "southeast", "northwest", "northeast"}
+    assert abs(tiny.attrs["amf_bias"]) < 0.5
 
 
 def test_determinism_from_seed(tiny):
     again = make_nox_world(seed=0, cache=False, progress=False, **TINY)
     other = make_nox_world(seed=1, cache=False, progress=False, **TINY)
-    for name in ("emission", "nox_column", "no2_column", "u", "valid", "prior_emission"):
+    np.testing.assert_array_equal(tiny["prior_emission"].values, again["prior_emission"].values)
+    for name in ("emission", "nox_column", "no2_column", "u", "valid"):
         np.testing.assert_array_equal(tiny[name].values, again[name].values)
         assert not np.array_equal(tiny[name].values, other[name].values, equal_nan=True), name
-    # same real proxies: same base map
-    np.testing.assert_array_equal(tiny["base_emission"].values, other["base_emission"].values)
+    # every world draws its own inventory from the same proxies; the prior (the generator's mean) is shared
+    assert not np.array_equal(tiny["base_emission_power"].values, other["base_emission_power"].values)
+    assert json.loads(tiny.attrs["inventory"])["trends_pct"] != json.loads(other.attrs["inventory"])["trends_pct"]
+    np.testing.assert_array_equal(tiny["prior_emission"].values, other["prior_emission"].values)
 
 
 def test_winds_vary_day_to_day(tiny):
@@ -63,11 +69,11 @@ def test_lifetime_ranges():
 
 
 @pytest.fixture(scope="module")
-def tiny_vanleer():
-    return make_nox_world(seed=0, cache=False, progress=False, advection="vanleer", **TINY)
+def tiny_upwind():
+    return make_nox_world(seed=0, cache=False, progress=False, advection="upwind", **TINY)
 
 
-@pytest.mark.parametrize("name", ["tiny", "tiny_vanleer"])
+@pytest.mark.parametrize("name", ["tiny", "tiny_upwind"])
 def test_world_matches_transport_model(name, request):
     """The one forward model: simulate_day with the world's own settings reproduces each day's column."""
     tiny = request.getfixturevalue(name)
@@ -85,10 +91,16 @@ def test_world_matches_transport_model(name, request):
         assert np.abs(c - truth).max() / truth.max() < tol
 
 
-def test_splits_disjoint_and_test_later():
+def test_worlds_not_dates_are_split():
+    from eoretrieval.nox.profiles import WORLD_SEEDS
+
     for cfg in NOX_PROFILES.values():
-        bounds = {s: [pd.Timestamp(x) for x in getattr(cfg, f"split_{s}").split("/")] for s in ("train", "val", "test")}
-        assert bounds["train"][1] < bounds["val"][0] <= bounds["val"][1] < bounds["test"][0]
+        assert (cfg.split_train, cfg.split_val, cfg.split_test) == ("all", "all", "all")
+        assert cfg.advection == "vanleer"
+    roles = list(WORLD_SEEDS.values())
+    seeds = [s for r in roles for s in r]
+    assert len(seeds) == len(set(seeds)), "training, validation, test and shifted worlds must not share a seed"
+    assert len(WORLD_SEEDS["test"]) >= 5
     ci = NOX_PROFILES["ci"]
     assert ci.shape == (64, 64) and all(n % 16 == 0 for n in NOX_PROFILES["paper"].shape)
 

@@ -38,10 +38,16 @@ class ELBO:
     ----------
     beta : float
         Weight of the KL term.
+    decoder_logvar : float, optional
+        Fix :math:`\\log\\sigma_i^2` to this constant instead of the decoder's output. With a fixed, small
+        pixel variance the reconstruction cannot be bought with pixel noise: what the condition does not
+        determine has to go through the latent, so samples differ coherently in space (posterior collapse
+        onto white pixel noise is what a learned variance allows).
     """
 
-    def __init__(self, *, beta: float = 1.0) -> None:
+    def __init__(self, *, beta: float = 1.0, decoder_logvar: float | None = None) -> None:
         self.beta = beta
+        self.decoder_logvar = decoder_logvar
 
     @staticmethod
     def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -53,18 +59,23 @@ class ELBO:
         mu, logvar = model.encode(x1, cond)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         mean, dec_logvar = model.decode(z, cond)
+        if self.decoder_logvar is not None:
+            dec_logvar = torch.full_like(mean, float(self.decoder_logvar))
         nll = 0.5 * (dec_logvar + (x1 - mean).pow(2) * (-dec_logvar).exp() + torch.log(torch.tensor(2 * torch.pi)))
         n_pix = x1[0].numel()
         return (nll.flatten(1).sum(dim=1) + self.beta * self.kl(mu, logvar)).mean() / n_pix
 
     @torch.no_grad()
     def sample(self, model: ConditionalVAE, cond: torch.Tensor, *, n_samples: int = 16,
-               generator: torch.Generator | None = None, pixel_noise: bool = True) -> torch.Tensor:
+               generator: torch.Generator | None = None, pixel_noise: bool | None = None) -> torch.Tensor:
         """Draw ``n_samples`` maps from :math:`p(x_1 \\mid c)`: shape ``(n_samples, batch, c, y, x)``.
 
         ``z`` is drawn from the prior; with ``pixel_noise`` the decoder's Gaussian noise is added too
-        (the posterior predictive), otherwise each sample is the decoder mean.
+        (the posterior predictive), otherwise each sample is the decoder mean. The default (None) adds it
+        only when the decoder variance is learned; with a fixed ``decoder_logvar`` the spread is the latent's.
         """
+        if pixel_noise is None:
+            pixel_noise = self.decoder_logvar is None
         out = []
         for _ in range(n_samples):
             z = torch.randn(model.latent_shape(cond), generator=generator, dtype=cond.dtype, device=cond.device)

@@ -23,26 +23,12 @@ The national total is normalised over the Chinese sources (wherever they are); t
 holds the part inside the domain. Kernels are integrated exactly over each cell (error
 functions), so mass is conserved.
 
-Temporal factors (multiplicative, mean 1 over a year without trend)
--------------------------------------------------------------------
-- seasonal cycle :math:`1 + a\\cos(2\\pi(d-15)/365.25)` with ``seasonal_amplitude`` a = 0.15 (winter
-  heating maximum; monthly profiles of the MIX/MEIC inventories :cite:`li2017mix`);
-- weekly cycle: weekend days scaled by ``weekend_factor`` = 0.92 relative to weekdays, normalised to a
-  weekly mean of 1 (the weekly cycle over China is weak :cite:`beirle2003`);
-- multi-year trend: linear decline from 1 on the first day to ``1 - reduction_pct/100`` on the last
-  day (clean-air actions; NOx fell by about 20 % over 2011–2017 in :cite:`zheng2018`);
-- day-to-day variability: a mean-preserving lognormal factor
-  :math:`\\exp(\\sigma z - \\sigma^2/2)`, ``daily_noise`` = σ, with z half regional (smooth, ~3 cells)
-  and half local (white).
-
-Prior
------
-The prior is the climatological inventory an inversion would start from: the base-year pattern
-with the seasonal cycle, no weekly cycle, no trend and no daily noise, multiplied by a static
-mean-one lognormal error field (``prior_error`` = 0.3, smooth over ~2 cells).
+The maps of this module are the building blocks; the per-world draws (sources switched on or off, new
+plants, sector factors, trends, dips, day-to-day variability) and the prior are in
+:mod:`eoretrieval.nox.inventory`.
 
 Public names: :func:`load_point_sources`, :func:`load_cities`, :func:`base_emission_map`,
-:func:`temporal_factors`, :func:`make_emissions`, :func:`domain_total`, :func:`largest_sources`,
+:func:`domain_total`, :func:`largest_sources`,
 :data:`M_NO2`.
 """
 
@@ -56,10 +42,8 @@ from scipy.special import ndtr
 from eoretrieval.config import data_dir
 from eoretrieval.errors import DataError
 from eoretrieval.io.checks import require_units
-from eoretrieval.nox._fields import smooth_fields
 
-__all__ = ["M_NO2", "load_point_sources", "load_cities", "base_emission_map", "temporal_factors",
-           "make_emissions", "domain_total", "largest_sources"]
+__all__ = ["M_NO2", "load_point_sources", "load_cities", "base_emission_map", "domain_total", "largest_sources"]
 
 #: Molar mass of NO2 (g mol-1): NOx totals are expressed as NO2 equivalent.
 M_NO2 = 46.0055
@@ -196,74 +180,6 @@ def _cell_area(lat, lon) -> np.ndarray:
     h = np.radians(lat[1] - lat[0]) / 2
     a = (6.371e6) ** 2 * np.radians(lon[1] - lon[0]) * (np.sin(phi + h) - np.sin(phi - h))
     return np.repeat(a[:, None], len(lon), axis=1)
-
-
-def temporal_factors(dates, *, seasonal_amplitude: float = 0.15, weekend_factor: float = 0.92,
-                     reduction_pct: float = 25.0) -> pd.DataFrame:
-    """Seasonal, weekly and trend factors for each day (each has mean ~1 without trend).
-
-    Returns
-    -------
-    pd.DataFrame
-        Index ``dates``; columns ``seasonal``, ``weekly``, ``trend``.
-    """
-    dates = pd.DatetimeIndex(dates)
-    doy = dates.day_of_year.values.astype(float)
-    seasonal = 1 + seasonal_amplitude * np.cos(2 * np.pi * (doy - 15.0) / 365.25)
-    weekend = dates.day_of_week.values >= 5
-    weekday_value = 7.0 / (5.0 + 2.0 * weekend_factor)
-    weekly = np.where(weekend, weekend_factor * weekday_value, weekday_value)
-    if len(dates) > 1:
-        frac = (dates - dates[0]) / (dates[-1] - dates[0])
-    else:
-        frac = np.zeros(1)
-    trend = 1 - reduction_pct / 100.0 * np.asarray(frac, dtype=float)
-    return pd.DataFrame({"seasonal": seasonal, "weekly": weekly, "trend": trend}, index=dates)
-
-
-def make_emissions(base: xr.DataArray, dates, *, rng_true: np.random.Generator, rng_prior: np.random.Generator,
-                   seasonal_amplitude: float = 0.15, weekend_factor: float = 0.92, reduction_pct: float = 25.0,
-                   daily_noise: float = 0.15, prior_error: float = 0.3) -> xr.Dataset:
-    """Daily true and prior emissions from a base map.
-
-    Parameters
-    ----------
-    base : xr.DataArray
-        Base-year annual-mean emission (mol m-2 s-1), dims (lat, lon).
-    dates : pd.DatetimeIndex
-    rng_true, rng_prior : np.random.Generator
-        Independent streams for the daily noise and for the prior error.
-    seasonal_amplitude, weekend_factor, reduction_pct, daily_noise, prior_error : float
-        See the module docstring.
-
-    Returns
-    -------
-    xr.Dataset
-        ``emission`` and ``prior_emission`` (mol m-2 s-1), dims (time, lat, lon), float32.
-    """
-    require_units(base.rename("base_emission"), "mol m-2 s-1", source="base emission map")
-    dates = pd.DatetimeIndex(dates)
-    f = temporal_factors(dates, seasonal_amplitude=seasonal_amplitude, weekend_factor=weekend_factor,
-                         reduction_pct=reduction_pct)
-    shape = base.shape
-    b = base.values.astype(np.float32)
-    s = daily_noise / np.sqrt(2.0)
-    z = s * smooth_fields(rng_true, len(dates), shape, 3.0) + s * rng_true.standard_normal(
-        (len(dates), *shape)).astype(np.float32)
-    noise = np.exp(z - 0.5 * daily_noise**2)
-    scale = (f["seasonal"] * f["weekly"] * f["trend"]).values.astype(np.float32)[:, None, None]
-    true = b[None] * scale * noise
-    perr = smooth_fields(rng_prior, 1, shape, 2.0)[0]
-    prior_field = np.exp(prior_error * perr - 0.5 * prior_error**2).astype(np.float32)
-    prior = b[None] * f["seasonal"].values.astype(np.float32)[:, None, None] * prior_field[None]
-    coords = {"time": dates, "lat": base["lat"].values, "lon": base["lon"].values}
-    return xr.Dataset({
-        "emission": xr.DataArray(true.astype(np.float32), dims=("time", "lat", "lon"), coords=coords,
-                                 attrs={"units": "mol m-2 s-1", "long_name": "true daily NOx emission (NO2 eq.)"}),
-        "prior_emission": xr.DataArray(prior.astype(np.float32), dims=("time", "lat", "lon"), coords=coords,
-                                       attrs={"units": "mol m-2 s-1",
-                                              "long_name": "climatological prior NOx emission (NO2 eq.)"}),
-    })
 
 
 def domain_total(emission: xr.DataArray, *, units: str = "Tg yr-1") -> xr.DataArray:

@@ -1,10 +1,11 @@
 """Evaluation helpers of the NOx study: predictions of trained networks as labelled maps, scores per
-method, the multi-year trend, and perturbed observations for the sensitivity tests.
+method, and perturbed observations for the sensitivity tests.
+
+Study 1's evaluation over the family of test worlds, at every scale, is :mod:`eoretrieval.nox.osse`.
 
 Public names: :func:`evenly_spaced`, :func:`predict_emissions`, :func:`score`, :func:`score_table`, :func:`top_sources`,
-:func:`annual_means`, :func:`trend_pct`, :func:`perturb_world`, :data:`PERTURBATIONS`, :func:`seconds_per_day`,
-:func:`timed`, :func:`trend_days`, :func:`trend_summary`, :func:`ensemble_scores`, :func:`scores_by_class`,
-:func:`sensitivity_table`, :func:`scores_json`.
+:func:`perturb_world`, :data:`PERTURBATIONS`, :func:`seconds_per_day`, :func:`timed`, :func:`sensitivity_table`,
+:func:`to_nmol`, :func:`area_weights`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from ..conventions import LAT, LON, MEMBER, TIME
+from ..conventions import LAT, LON, TIME
 from ..errors import DataError
 from ..io.checks import require_units
 from ..verify import bias, corr, relative_error, rmse
 from ..verify import area_weights as _area_weights
 from ..nets.normalisation import Normalisation
-from .features import decode_targets, make_inputs
+from .features import decode_targets, make_inputs, scene_scale
 
-__all__ = ["predict_emissions", "score", "score_table", "top_sources", "annual_means", "trend_pct",
-           "perturb_world", "PERTURBATIONS", "seconds_per_day", "timed", "area_weights", "evenly_spaced", "to_nmol", "trend_days", "trend_summary", "ensemble_scores",
-           "scores_by_class", "sensitivity_table", "scores_json"]
+__all__ = ["predict_emissions", "score", "score_table", "top_sources", "perturb_world", "PERTURBATIONS",
+           "seconds_per_day", "timed", "area_weights", "evenly_spaced", "to_nmol", "sensitivity_table"]
 
 def evenly_spaced(days, n: int) -> pd.DatetimeIndex:
     """``n`` days picked evenly from ``days`` (all of them if ``n >= len(days)``)."""
@@ -94,7 +94,7 @@ def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days
         parts.append(objective.sample(model, c, n_samples=n_samples, generator=gen).cpu())
     y = torch.cat(parts, dim=1)
     template = world["no2_column"].sel({TIME: days})
-    out = decode_targets(y if y.shape[0] > 1 else y[0], norm, template)
+    out = decode_targets(y if y.shape[0] > 1 else y[0], norm, template, scale=scene_scale(world, days, norm))
     return out
 
 
@@ -154,23 +154,6 @@ def score_table(preds: Mapping[str, xr.DataArray], truth: xr.DataArray, *, n_top
     out.attrs = {"units": truth.attrs.get("units", ""), "long_name": "scores of the emission estimates",
                  "note": "rmse and bias in units; the other metrics are dimensionless"}
     return out
-
-
-def annual_means(emission: xr.DataArray) -> xr.DataArray:
-    """Area-weighted domain-mean emission of each calendar year, dims ``(year,)``, units of ``emission``."""
-    w = area_weights(emission)
-    daily = (emission * w).sum((LAT, LON)) / w.sum((LAT, LON))
-    out = daily.groupby(f"{TIME}.year").mean()
-    out.attrs = {"units": emission.attrs.get("units", ""), "long_name": "annual domain-mean emission"}
-    return out
-
-
-def trend_pct(emission: xr.DataArray) -> float:
-    """Percentage change of the annual domain-mean emission from the first to the last year."""
-    annual = annual_means(emission)
-    if annual.sizes["year"] < 2:
-        raise DataError(f"emission: spans {annual.sizes['year']} year(s); a trend needs at least 2")
-    return float(100.0 * (annual[-1] / annual[0] - 1.0))
 
 
 def perturb_world(world: xr.Dataset, kind: str, *, magnitude=None, seed: int = 0) -> xr.Dataset:
@@ -250,77 +233,6 @@ def timed(fn: Callable[[], object], *, n_days: int) -> tuple[object, float]:
     return out, float((time.perf_counter() - t0) / n_days)
 
 
-def trend_days(world: xr.Dataset, *, stride: int, n_variational: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
-    """Days of the first and last calendar year of ``world`` on which the trend is measured.
-
-    Every ``stride``-th day of each year (the first day of the world is skipped: it has no previous overpass), and
-    for the variational inversion ``n_variational`` days evenly spread over the first year plus the same calendar
-    days of the last year (so both years sample the same seasons).
-
-    Returns
-    -------
-    (days, variational_days) : tuple of pd.DatetimeIndex
-
-    Raises
-    ------
-    DataError
-        If the world spans fewer than two calendar years.
-    """
-    times = pd.DatetimeIndex(world[TIME].values)
-    if times.year.min() == times.year.max():
-        raise DataError(f"{world.attrs.get('title', 'NOx world')}: spans one calendar year; a trend needs two")
-    first = times[times.year == times.year.min()][1:]
-    last = times[times.year == times.year.max()]
-    days = first[::stride].append(last[::stride])
-    doy = evenly_spaced(first[:-1], n_variational)
-    var_days = doy.append(pd.DatetimeIndex([d.replace(year=int(last.year[0])) for d in doy]))
-    return days, var_days
-
-
-def trend_summary(estimates: Mapping[str, xr.DataArray], truth: xr.DataArray, *, variational_truth=None) -> dict:
-    """Percentage change first → last year (:func:`trend_pct`) of the truth and of each estimate.
-
-    Returns ``{"true_pct", "<method>_pct", ...}``, plus ``variational_true_pct`` (the truth on the variational
-    inversion's own days) when ``variational_truth`` is given.
-    """
-    out = {"true_pct": trend_pct(truth)}
-    out.update({f"{name}_pct": trend_pct(est) for name, est in estimates.items()})
-    if variational_truth is not None:
-        out["variational_true_pct"] = trend_pct(variational_truth)
-    return out
-
-
-def ensemble_scores(ensemble: xr.DataArray, truth: xr.DataArray, *, weights=None, level: float = 0.9,
-                    suffix: str = "") -> dict[str, float]:
-    """``coverage90<suffix>`` (central-interval coverage at ``level``) and ``spread_skill<suffix>`` of an ensemble."""
-    from ..verify import interval_coverage, spread_skill_ratio
-
-    key = f"coverage{round(100 * level)}{suffix}"
-    return {key: float(interval_coverage(ensemble, truth, level=level, weights=weights)),
-            f"spread_skill{suffix}": float(spread_skill_ratio(ensemble, truth, weights=weights))}
-
-
-#: Classes of cells by their mean true emission (quantile edges) used by :func:`scores_by_class`.
-EMISSION_CLASSES = {"lowest 50 %": (0.0, 0.5), "50–90 %": (0.5, 0.9), "90–99 %": (0.9, 0.99), "top 1 %": (0.99, 1.0)}
-
-
-def scores_by_class(ensembles: Mapping[str, xr.DataArray], truth: xr.DataArray, *, weights) -> pd.DataFrame:
-    """:func:`ensemble_scores` of each ensemble (suffix = its key) within classes of cells by mean true emission.
-
-    The classes are the quantile ranges of :data:`EMISSION_CLASSES` of the time-mean truth; rows are classes.
-    """
-    mean_truth = truth.mean(TIME)
-    edges = np.quantile(mean_truth, [0.0, 0.5, 0.9, 0.99, 1.0])
-    cls = xr.DataArray(np.digitize(mean_truth, edges[1:-1]), dims=(LAT, LON), coords=mean_truth.coords)
-    cls = cls.broadcast_like(truth)
-    rows = {}
-    for k, name in enumerate(EMISSION_CLASSES):
-        w = weights * (cls == k)
-        rows[name] = {key: v for suffix, ens in ensembles.items()
-                      for key, v in ensemble_scores(ens, truth, weights=w, suffix=suffix).items()}
-    return pd.DataFrame(rows).T
-
-
 def sensitivity_table(world: xr.Dataset, days, truth: xr.DataArray,
                       estimators: Mapping[str, Callable[[xr.Dataset, pd.DatetimeIndex], xr.DataArray]], *,
                       kinds=("none", *PERTURBATIONS), seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -341,9 +253,3 @@ def sensitivity_table(world: xr.Dataset, days, truth: xr.DataArray,
             rows[(kind, name)] = sc.loc[name, ["rmse", "corr", "total_rel_err"]]
         valid[kind] = float(pw["valid"].sel({TIME: days}).mean())
     return pd.DataFrame(rows).T, valid
-
-
-def scores_json(table: pd.DataFrame, *, n_days: Mapping[str, int]) -> dict[str, dict[str, float]]:
-    """A ``(method × metric)`` score table as ``{method: {metric: value, "n_days": n}}`` for ``metrics.json``."""
-    return {name: {**{k: float(v) for k, v in table.loc[name].items()}, "n_days": int(n_days[name])}
-            for name in table.index}

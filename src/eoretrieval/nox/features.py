@@ -3,14 +3,26 @@
 Inputs (channels of ``cond``, ``(time, channel, lat, lon)``) are built from what a retrieval would have:
 the TROPOMI-like NO2 column (gaps filled with 0 after normalisation) and its validity mask, the previous
 day's column and mask, the winds ``u``, ``v``, the NOx lifetime proxy, and optionally the prior emission
-inventory and the calendar (day of year, weekend). The target ``x1`` is the emission map, scaled
-(``"linear"``) or compressed (``"asinh"``). Normalisation statistics are computed on TRAINING days only
-and saved as JSON next to the weights.
+inventory, the flux-divergence estimate of the day (:func:`~eoretrieval.nox.flux_divergence.flux_divergence_world`)
+and the calendar (day of year, weekend). The target ``x1`` is the emission map, scaled
+(``"linear"``) or compressed (``"asinh"``). Normalisation statistics are computed on the TRAINING worlds'
+days only and saved as JSON next to the weights.
+
+Scale-invariant formulation (``scale_invariant=True``)
+------------------------------------------------------
+Transport and chemistry are linear in the emissions, so a scene whose emissions are all multiplied by
+``a`` has a column excess over the background multiplied by ``a``. The network is made blind to the overall
+level: each day's scene scale :math:`S = \\kappa\\,\\overline{(\\mathrm{NO_2} - b)^+}` (the mean positive column
+excess over the cells observed that day or the day before, times a constant :math:`\\kappa` in s-1 fitted on
+the training days so that :math:`S` is in emission units) divides the NO2 channels, the flux-divergence
+channel, the prior channel and the target; the predicted pattern is multiplied back by :math:`S`. The level
+of the estimate then comes from the observed columns of that day, never from the training climatology, and
+a trend or a lockdown in a test world is inherited from the observations.
+
+Public names: :data:`DEFAULT_CHANNELS`, :func:`compute_normalisation`, :func:`make_inputs`, :func:`make_targets`,
+:func:`decode_targets`, :func:`scene_scale`, :class:`ScaleAugment`, :class:`FlipAugment`.
 
 The statistics are a generic :class:`~eoretrieval.nets.normalisation.Normalisation`.
-
-Public names: :data:`DEFAULT_CHANNELS`,
-:func:`compute_normalisation`, :func:`make_inputs`, :func:`make_targets`, :func:`decode_targets`.
 """
 
 from __future__ import annotations
@@ -25,21 +37,59 @@ from ..errors import DataError
 from ..nets.normalisation import Normalisation
 from .world import split_days
 
-__all__ = ["DEFAULT_CHANNELS", "ALL_CHANNELS", "compute_normalisation",
-           "make_inputs", "make_targets", "decode_targets", "REQUIRED_VARIABLES", "ScaleAugment"]
+__all__ = ["DEFAULT_CHANNELS", "ALL_CHANNELS", "compute_normalisation", "scene_scale",
+           "make_inputs", "make_targets", "decode_targets", "REQUIRED_VARIABLES", "ScaleAugment", "FlipAugment"]
 
 #: Every input channel this module knows how to build.
-ALL_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior",
+ALL_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior", "fluxdiv",
                 "doy_sin", "doy_cos", "weekend")
 #: Default input channels.
-DEFAULT_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior",
+DEFAULT_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior", "fluxdiv",
                     "doy_sin", "doy_cos", "weekend")
 #: Variables a world must hold for :func:`make_inputs` and :func:`make_targets`.
 REQUIRED_VARIABLES = ("emission", "no2_column", "valid", "u", "v", "lifetime")
 
 # channel -> world variable whose mean/std normalise it (None: not normalised)
 _SOURCE = {"no2": "no2_column", "no2_prev": "no2_column", "u": "u", "v": "v", "lifetime": "lifetime",
-           "prior": "prior_emission"}
+           "prior": "prior_emission", "fluxdiv": "prior_emission"}
+
+
+def _background(world: xr.Dataset) -> float:
+    return float(world.attrs.get("no2_background_mol_m2", world.attrs.get("no2_background", 0.0)))
+
+
+def _excess(world: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """Positive NO2 column excess over the background (0 where not observed) and the validity mask."""
+    no2 = _field(world, "no2_column")
+    valid = (_field(world, "valid") > 0.5) & no2.notnull()
+    return (no2 - _background(world)).clip(min=0.0).where(valid, 0.0), valid
+
+
+def _raw_scale(world: xr.Dataset, days) -> np.ndarray:
+    """Mean positive column excess (mol m-2) over the cells observed on each day or the day before."""
+    exc, valid = _excess(world)
+    tot = exc + exc.shift({TIME: 1}, fill_value=0.0)
+    n = valid.astype(float) + valid.shift({TIME: 1}, fill_value=False).astype(float)
+    s = tot.sum((LAT, LON)) / n.sum((LAT, LON)).clip(min=1.0)
+    return s.sel({TIME: pd.DatetimeIndex(days)}).values.astype(np.float64)
+
+
+def scene_scale(world: xr.Dataset, days, norm: Normalisation) -> np.ndarray:
+    """The scene scale :math:`S` (emission units) of each day, for a scale-invariant ``norm``; ones otherwise.
+
+    :math:`S = \\kappa\\max(\\bar e, 0.05\\,\\bar e_{train})` with :math:`\\bar e` the day's mean positive
+    column excess (see the module text) and :math:`\\kappa`, :math:`\\bar e_{train}` from ``norm.extra``.
+    """
+    if not norm.extra.get("scale_invariant"):
+        return np.ones(len(pd.DatetimeIndex(days)))
+    kappa, median = norm.extra["kappa_s-1"], norm.extra["median_excess_mol_m2"]
+    return kappa * np.maximum(_raw_scale(world, days), 0.05 * median)
+
+
+def _fluxdiv(world: xr.Dataset, days) -> np.ndarray:
+    from .flux_divergence import flux_divergence_world
+
+    return np.nan_to_num(flux_divergence_world(world, pd.DatetimeIndex(days)).values.astype(np.float64))
 
 
 def _check(world: xr.Dataset, names) -> None:
@@ -57,48 +107,74 @@ def _field(world: xr.Dataset, name: str) -> xr.DataArray:
     return da.broadcast_like(template).transpose(TIME, LAT, LON)
 
 
-def compute_normalisation(world: xr.Dataset, *, days=None, channels=DEFAULT_CHANNELS,
-                          target_transform: str = "linear") -> Normalisation:
-    """Compute input offsets/scales and the target scale on ``days`` (default: the training split).
+def compute_normalisation(worlds, *, days=None, channels=DEFAULT_CHANNELS, target_transform: str = "linear",
+                          scale_invariant: bool = False) -> Normalisation:
+    """Compute input offsets/scales and the target scale on ``days`` (default: each world's training split).
 
+    ``worlds`` is one NOx world or a sequence of them (the statistics pool every world's training days).
     The NO2 statistics use valid (cloud-free) pixels only; the target scale is the standard deviation of the
     training emissions (``linear``) or their 90th percentile (``asinh``: linear below, logarithmic above).
+    With ``scale_invariant`` the constants of :func:`scene_scale` are fitted too (``norm.extra``) and the
+    target statistics are those of the scaled emissions.
 
     Raises
     ------
     DataError
         If a needed variable is missing. ValueError for an unknown channel or transform.
     """
-    _check(world, REQUIRED_VARIABLES)
+    worlds = [worlds] if isinstance(worlds, xr.Dataset) else list(worlds)
     unknown = [c for c in channels if c not in ALL_CHANNELS]
     if unknown:
         raise ValueError(f"unknown input channels {unknown}; valid: {list(ALL_CHANNELS)}")
     if target_transform not in ("linear", "asinh"):
         raise ValueError(f"unknown target_transform {target_transform!r}; valid: 'linear', 'asinh'")
-    if "prior" in channels:
-        _check(world, ("prior_emission",))
-    days = split_days(world, "train") if days is None else pd.DatetimeIndex(days)
-    sub = world.sel({TIME: days})
+    pooled: dict[str, list] = {}
+    emis, kappas, excess, first, last = [], [], [], [], []
+    for world in worlds:
+        _check(world, REQUIRED_VARIABLES)
+        if "prior" in channels or "fluxdiv" in channels:
+            _check(world, ("prior_emission",))
+        wd = split_days(world, "train") if days is None else pd.DatetimeIndex(days)
+        first.append(wd.min())
+        last.append(wd.max())
+        sub = world.sel({TIME: wd})
+        for ch in channels:
+            src = _SOURCE.get(ch)
+            if src is None or src == "prior_emission":
+                continue
+            vals = _field(sub, src).values
+            if src == "no2_column":
+                vals = vals[_field(sub, "valid").values > 0.5]
+            pooled.setdefault(src, []).append(vals[np.isfinite(vals)])
+        e = sub["emission"].values.astype(np.float64)
+        if scale_invariant:
+            raw = _raw_scale(world, wd)
+            ok = raw > 0
+            kappas.append(e.mean(axis=(1, 2))[ok] / raw[ok])
+            excess.append(raw[ok])
+        emis.append(e)
     offset, scale = {}, {}
-    for ch in channels:
-        src = _SOURCE.get(ch)
-        if src is None or src in offset:
-            continue
-        vals = _field(sub, src).values
-        if src == "no2_column":
-            vals = vals[_field(sub, "valid").values > 0.5]
-        vals = vals[np.isfinite(vals)]
+    for src, parts in pooled.items():
+        vals = np.concatenate(parts)
         if vals.size == 0:
             raise DataError(f"NOx world: variable {src!r} has no finite values on the training days")
-        if src == "prior_emission":   # same scale as the target, no offset
-            offset[src], scale[src] = 0.0, float(np.std(_field(sub, "emission").values))
-        else:
-            offset[src], scale[src] = float(np.mean(vals)), float(np.std(vals) or 1.0)
-    emis = sub["emission"].values
-    tscale = float(np.std(emis)) if target_transform == "linear" else float(np.percentile(emis, 90))
-    return Normalisation(channels=list(channels), offset=offset, scale=scale, target_transform=target_transform,
-                            target_scale=tscale or 1.0, target_units=world["emission"].attrs.get("units", ""),
-                            train_period=f"{days.min():%Y-%m-%d}/{days.max():%Y-%m-%d}")
+        offset[src], scale[src] = float(np.mean(vals)), float(np.std(vals) or 1.0)
+    extra = {}
+    if scale_invariant:
+        extra = {"scale_invariant": True, "kappa_s-1": float(np.median(np.concatenate(kappas))),
+                 "median_excess_mol_m2": float(np.median(np.concatenate(excess)))}
+    norm = Normalisation(channels=list(channels), offset=offset, scale=scale, target_transform=target_transform,
+                         target_units=worlds[0]["emission"].attrs.get("units", ""), extra=extra,
+                         train_period=f"{min(first):%Y-%m-%d}/{max(last):%Y-%m-%d}")
+    if scale_invariant:
+        for i, world in enumerate(worlds):
+            wd = split_days(world, "train") if days is None else pd.DatetimeIndex(days)
+            emis[i] = emis[i] / scene_scale(world, wd, norm)[:, None, None]
+    e = np.concatenate([x.ravel() for x in emis])
+    if "prior" in channels or "fluxdiv" in channels:   # same scale as the target, no offset
+        offset["prior_emission"], scale["prior_emission"] = 0.0, float(np.std(e)) or 1.0
+    norm.target_scale = (float(np.std(e)) if target_transform == "linear" else float(np.percentile(e, 90))) or 1.0
+    return norm
 
 
 def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
@@ -117,12 +193,20 @@ def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     days = pd.DatetimeIndex(days)
     no2 = _field(world, "no2_column")
     valid = (_field(world, "valid") > 0.5) & no2.notnull()
+    invariant = bool(norm.extra.get("scale_invariant"))
+    S = scene_scale(world, days, norm)
     built: dict[str, xr.DataArray] = {}
 
     def normed(src, da):
         return (da - norm.offset[src]) / norm.scale[src]
 
-    no2n = normed("no2_column", no2).where(valid, 0.0)
+    if invariant:   # column excess in units of the day's scene scale (the same S for today and yesterday)
+        exc, _ = _excess(world)
+        s_all = xr.DataArray(np.full(world.sizes[TIME], np.nan), dims=TIME, coords={TIME: world[TIME]})
+        s_all.loc[{TIME: days}] = S / norm.extra["kappa_s-1"]
+        no2n = exc
+    else:
+        no2n = normed("no2_column", no2).where(valid, 0.0)
     built["no2"] = no2n
     built["valid"] = valid.astype(np.float64)
     built["no2_prev"] = no2n.shift({TIME: 1}, fill_value=0.0)
@@ -131,11 +215,15 @@ def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     for ch in norm.channels:
         if ch in built:
             arr = built[ch].sel({TIME: days}).values
+            if invariant and ch in ("no2", "no2_prev"):
+                arr = arr / s_all.sel({TIME: days}).values[:, None, None]
         elif ch in ("u", "v", "lifetime"):
             arr = normed(ch, _field(world, ch).sel({TIME: days})).values
-        elif ch == "prior":
+        elif ch in ("prior", "fluxdiv"):
             _check(world, ("prior_emission",))
-            arr = normed("prior_emission", _field(world, "prior_emission").sel({TIME: days})).values
+            raw = (_field(world, "prior_emission").sel({TIME: days}).values if ch == "prior"
+                   else _fluxdiv(world, days))
+            arr = raw / S[:, None, None] / norm.scale["prior_emission"]
         elif ch in ("doy_sin", "doy_cos", "weekend"):
             doy = days.day_of_year.values / 365.25 * 2 * np.pi
             per_day = {"doy_sin": np.sin(doy), "doy_cos": np.cos(doy),
@@ -154,11 +242,12 @@ def make_targets(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     emis = _field(world, "emission").sel({TIME: pd.DatetimeIndex(days)}).values
     if not np.isfinite(emis).all():
         raise DataError("NOx world: variable 'emission' has non-finite values; expected finite emissions")
+    emis = emis / scene_scale(world, days, norm)[:, None, None]
     return torch.from_numpy(norm.forward_target(emis)[:, None].astype(np.float32))
 
 
 def decode_targets(y: torch.Tensor | np.ndarray, norm: Normalisation, template: xr.DataArray,
-                   *, name: str = "emission") -> xr.DataArray:
+                   *, name: str = "emission", scale=None) -> xr.DataArray:
     """Network output → labelled emission map in ``norm.target_units``.
 
     Parameters
@@ -167,6 +256,8 @@ def decode_targets(y: torch.Tensor | np.ndarray, norm: Normalisation, template: 
         ``(time, 1, lat, lon)`` or ``(member, time, 1, lat, lon)``.
     template : xr.DataArray
         ``(time, lat, lon)`` array whose coordinates label the result (e.g. ``world.emission.sel(time=days)``).
+    scale : array, optional
+        The days' :func:`scene_scale` (needed for a scale-invariant ``norm``).
 
     Returns
     -------
@@ -175,6 +266,10 @@ def decode_targets(y: torch.Tensor | np.ndarray, norm: Normalisation, template: 
     """
     arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
     arr = norm.inverse_target(arr[..., 0, :, :])
+    if norm.extra.get("scale_invariant"):
+        if scale is None:
+            raise ValueError("a scale-invariant normalisation needs the days' scene_scale to decode")
+        arr = arr * np.asarray(scale)[:, None, None]
     template = template.transpose(TIME, LAT, LON)
     coords = {TIME: template[TIME], LAT: template[LAT], LON: template[LON]}
     dims = (TIME, LAT, LON)
@@ -191,8 +286,9 @@ class ScaleAugment:
     Transport and chemistry in the OSSE are linear in the emissions, so ``s E`` produces (up to the
     background and the noise) the column ``b + s (c - b)``. Drawing ``s`` uniformly in ``[low, high]`` per
     sample teaches the network to take the magnitude of the emissions from the observed columns, not from
-    the training-period climatology, which is what recovering a multi-year trend needs. The prior channel
-    is left unscaled on purpose.
+    the training-period climatology, which is what recovering a multi-year trend needs. The flux-divergence
+    channel, linear in the column excess, scales too; the prior channel is left unscaled on purpose. (The
+    scale-invariant formulation makes this augmentation unnecessary: it is off by default.)
 
     Parameters
     ----------
@@ -208,6 +304,7 @@ class ScaleAugment:
         self.norm, self.low, self.high, self.background = norm, low, high, background
         self._no2 = [norm.channels.index(c) for c in ("no2", "no2_prev") if c in norm.channels]
         self._valid = [norm.channels.index(c) for c in ("valid", "valid_prev") if c in norm.channels]
+        self._linear = [norm.channels.index(c) for c in ("fluxdiv",) if c in norm.channels]
 
     def __call__(self, x1: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None):
         s = self.low + (self.high - self.low) * torch.rand(len(x1), 1, 1, generator=generator)
@@ -217,8 +314,67 @@ class ScaleAugment:
         for ch, vch in zip(self._no2, self._valid):
             scaled = b + s * (cond[:, ch] - b)
             cond[:, ch] = torch.where(cond[:, vch] > 0.5, scaled, cond[:, ch])
+        for ch in self._linear:   # flux divergence is linear in the column excess
+            cond[:, ch] = s * cond[:, ch]
         if self.norm.target_transform == "asinh":
             x1 = torch.asinh(s[:, None] * torch.sinh(x1))
         else:
             x1 = s[:, None] * x1
+        return x1, cond
+
+
+class FlipAugment:
+    """Training augmentation: the eight flips and transposes of the square grid, with the winds turned alike.
+
+    A scene flipped north–south is a valid scene (with :math:`v \\to -v`), as is one flipped east–west
+    (:math:`u \\to -u`) or transposed (:math:`u \\leftrightarrow v`); only the metric factor of the sphere
+    (cos latitude, a few per cent over the domain) is not exact. Seeing every source arrangement in eight
+    orientations, the network cannot learn where the training worlds' sources were, only how columns, winds
+    and lifetimes relate to emissions. Each sample draws its own transform.
+
+    Parameters
+    ----------
+    norm : Normalisation
+        Statistics of the tensors (the wind channels are turned in physical units, then re-normalised).
+    """
+
+    def __init__(self, norm: Normalisation) -> None:
+        self.norm = norm
+        ch = norm.channels
+        self._u = ch.index("u") if "u" in ch else None
+        self._v = ch.index("v") if "v" in ch else None
+
+    def _phys(self, x, name):
+        src = self.norm.source_of(name) if hasattr(self.norm, "source_of") else name
+        return x * self.norm.scale[src] + self.norm.offset[src]
+
+    def _norm(self, x, name):
+        src = self.norm.source_of(name) if hasattr(self.norm, "source_of") else name
+        return (x - self.norm.offset[src]) / self.norm.scale[src]
+
+    def __call__(self, x1: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None):
+        k = torch.randint(0, 8, (len(x1),), generator=generator)
+        square = x1.shape[-1] == x1.shape[-2]
+        x1, cond = x1.clone(), cond.clone()
+        for i in range(len(x1)):
+            ki = int(k[i])
+            fy, fx, tr = bool(ki & 1), bool(ki & 2), bool(ki & 4) and square
+            if not (fy or fx or tr):
+                continue
+            dims = [d for d, f in ((-2, fy), (-1, fx)) if f]
+            a, c = x1[i], cond[i]
+            if dims:
+                a, c = a.flip(dims), c.flip(dims)
+            if tr:
+                a, c = a.transpose(-1, -2), c.transpose(-1, -2)
+            if self._u is not None and self._v is not None:
+                u, v = self._phys(c[self._u], "u"), self._phys(c[self._v], "v")
+                if fy:
+                    v = -v
+                if fx:
+                    u = -u
+                if tr:
+                    u, v = v, u
+                c[self._u], c[self._v] = self._norm(u, "u"), self._norm(v, "v")
+            x1[i], cond[i] = a.clone(), c.clone()
         return x1, cond

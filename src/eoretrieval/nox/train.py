@@ -1,24 +1,28 @@
 """Training command of the NOx study: ``python -m eoretrieval.train nox [options]``.
 
-Builds the OSSE world (:func:`eoretrieval.nox.make_nox_world`), turns its training and validation
-splits into tensors (:mod:`~eoretrieval.nox.features`), trains SmaAt-UNet (regression) or the
-conditional VAE (ELBO) with :func:`~eoretrieval.nets.train.train`, and writes the artefact
-``artifacts/nox/<name>/`` (weights, normalisation, manifest with held-out validation metrics, log).
+Builds the training and validation worlds (:func:`eoretrieval.nox.make_nox_world`, seeds of
+:data:`~eoretrieval.nox.profiles.WORLD_SEEDS`: every world has its own inventory), turns them into tensors
+(:mod:`~eoretrieval.nox.features`), trains SmaAt-UNet (regression) or the conditional VAE (ELBO) with
+:func:`~eoretrieval.nets.train.train`, and writes the artefact ``artifacts/nox/<name>/`` (weights,
+normalisation, the training worlds' mean emission map for the memorisation baseline, the cVAE's per-scale
+calibration fitted on the validation worlds, manifest with validation metrics, log).
 
 Example::
 
-    python -m eoretrieval.train nox --profile ci --model smaat_unet --epochs 40 --seed 0 \\
+    python -m eoretrieval.train nox --profile ci --model smaat_unet --epochs 12 --seed 0 \\
         --out artifacts/nox/smaat_unet
 
 Public names: :func:`main`, :func:`build_parser`, :func:`build_world`, :func:`load_artifact`,
 :func:`validation_metrics`, and the steps of :func:`main`: :func:`training_days`, :func:`prepare_data`,
-:func:`build_model`, :func:`build_augment`, :func:`score_validation`.
+:func:`build_model`, :func:`build_augment`, :func:`score_validation`, :func:`calibrate_vae`,
+:func:`smoke_test`.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 from pathlib import Path
@@ -32,13 +36,14 @@ from ..conventions import LAT, LON, TIME
 from ..errors import DataError
 from ..nets import get_model, get_objective
 from ..nets.normalisation import Normalisation
-from .features import DEFAULT_CHANNELS, ScaleAugment, compute_normalisation, decode_targets, \
+from .features import DEFAULT_CHANNELS, FlipAugment, ScaleAugment, compute_normalisation, decode_targets, \
     make_inputs, make_targets
 from .world import split_days
 from ..nets.train import resolve_device, train
 
 __all__ = ["main", "build_parser", "build_world", "load_artifact", "validation_metrics", "OBJECTIVE_OF",
-           "training_days", "prepare_data", "build_model", "build_augment", "score_validation"]
+           "training_days", "prepare_data", "build_model", "build_augment", "score_validation", "calibrate_vae",
+           "smoke_test"]
 
 #: model name -> objective name
 OBJECTIVE_OF = {"smaat_unet": "regression", "vae": "elbo"}
@@ -59,7 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="smaat_unet", choices=sorted(OBJECTIVE_OF), help="network")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0, help="training seed (weights, shuffling)")
-    p.add_argument("--world-seed", type=int, default=0, help="seed of the OSSE world")
+    p.add_argument("--train-worlds", default=None,
+                   help="comma-separated seeds of the training worlds (default: WORLD_SEEDS['train'])")
+    p.add_argument("--val-worlds", default=None,
+                   help="comma-separated seeds of the validation worlds (default: WORLD_SEEDS['val'])")
+    p.add_argument("--day-stride", type=int, default=1, help="use every n-th day of each training world")
+    p.add_argument("--scale-invariant", action=argparse.BooleanOptionalAction, default=True,
+                   help="scale-invariant formulation (see eoretrieval.nox.features; default on)")
+    p.add_argument("--flip-augment", action="store_true",
+                   help="train on the 8 flips/transposes of each scene, winds turned alike (FlipAugment)")
+    p.add_argument("--decoder-logvar", type=float, default=None,
+                   help="VAE only: fix the decoder's log-variance (the latent then carries the spread)")
     p.add_argument("--out", default=None, help="artefact folder (default artifacts/nox/<model>)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -72,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, default=1.0, help="VAE only: KL weight")
     p.add_argument("--channels", default=",".join(DEFAULT_CHANNELS), help="comma-separated input channels")
     p.add_argument("--target-transform", default="linear", choices=["linear", "asinh"])
-    p.add_argument("--scale-augment", default="0.7,1.3",
+    p.add_argument("--scale-augment", default="none",
                    help="LOW,HIGH range of the emission/column scale augmentation ('none' to switch off)")
     p.add_argument("--no2-background", type=float, default=None,
                    help="NO2 background column that does not scale (default: world attrs, else 0)")
@@ -105,29 +120,65 @@ def validation_metrics(pred: xr.DataArray, truth: xr.DataArray) -> dict:
     }
 
 
-def training_days(world: xr.Dataset, *, max_train_days: int | None = None):
-    """Training and validation days of ``world`` (the world's own splits), optionally cut for a smoke test.
+def training_days(world: xr.Dataset, *, max_train_days: int | None = None, stride: int = 1, split: str = "train"):
+    """Days of a world's ``split`` used in training: from its second day (the previous day's column is an input),
+    every ``stride``-th, optionally cut to ``max_train_days`` (smoke test).
 
     Raises
     ------
     DataError
-        If either split is empty.
+        If no day is left.
     """
-    train_days, val_days = split_days(world, "train"), split_days(world, "val")
+    days = split_days(world, split)
+    days = days[days > world["time"].values[0]][::max(int(stride), 1)]
     if max_train_days:
-        train_days = train_days[:max_train_days]
-        val_days = val_days[: max(max_train_days // 2, 2)]
-    if len(train_days) == 0 or len(val_days) == 0:
-        raise DataError(f"NOx world: empty training ({len(train_days)}) or validation ({len(val_days)}) split")
-    return train_days, val_days
+        days = days[:max_train_days]
+    if len(days) == 0:
+        raise DataError(f"{world.attrs.get('title', 'NOx world')} (seed {world.attrs.get('seed')}): no {split} day left")
+    return days
 
 
-def prepare_data(world: xr.Dataset, train_days, val_days, *, channels, target_transform: str):
-    """Normalisation from the training days, and ``(targets, inputs)`` tensors of both splits."""
-    norm = compute_normalisation(world, days=train_days, channels=channels, target_transform=target_transform)
-    train_data = (make_targets(world, train_days, norm), make_inputs(world, train_days, norm))
-    val_data = (make_targets(world, val_days, norm), make_inputs(world, val_days, norm))
-    return norm, train_data, val_data
+def prepare_data(load_world, train_seeds, val_seeds, *, channels, target_transform: str, scale_invariant: bool = True,
+                 stride: int = 1, max_train_days: int | None = None, n_norm_worlds: int = 5, progress: bool = True):
+    """Tensors of the training and validation worlds, streamed one world at a time (memory stays bounded).
+
+    The normalisation is fitted on the first ``n_norm_worlds`` training worlds; every training world then adds
+    its ``(targets, inputs)`` tensors, its mean true map (the memorisation baseline's map) and its prior error
+    (:func:`~eoretrieval.nox.variational.estimate_prior_rel_error`; the variational inversion of a test world uses
+    their mean instead of peeking at that world) and is released.
+
+    Returns
+    -------
+    dict
+        ``norm``, ``train`` and ``val`` (``(targets, inputs)`` tensors), ``val_worlds``, ``val_days`` (one index per
+        validation world), ``memorisation`` (DataArray) and ``training_worlds`` (dict).
+    """
+    from tqdm import tqdm
+
+    from .variational import estimate_prior_rel_error
+
+    norm = compute_normalisation([load_world(s) for s in train_seeds[:max(n_norm_worlds, 1)]], days=None,
+                                 channels=channels, target_transform=target_transform, scale_invariant=scale_invariant)
+    xs, ys, maps, perr = [], [], [], []
+    for s in tqdm(train_seeds, desc="training worlds", disable=not progress):
+        w = load_world(s)
+        d = training_days(w, stride=stride, max_train_days=max_train_days)
+        ys.append(make_targets(w, d, norm))
+        xs.append(make_inputs(w, d, norm))
+        maps.append(w["emission"].mean(TIME))
+        perr.append(estimate_prior_rel_error(w))
+        del w
+    val_worlds = [load_world(s) for s in val_seeds]
+    val_days = [training_days(w, stride=max(stride, 2), split="val",
+                              max_train_days=max_train_days and max(max_train_days // 2, 2)) for w in val_worlds]
+    val = (torch.cat([make_targets(w, d, norm) for w, d in zip(val_worlds, val_days)]),
+           torch.cat([make_inputs(w, d, norm) for w, d in zip(val_worlds, val_days)]))
+    memo = (sum(maps[1:], maps[0]) / len(maps)).rename("emission")
+    memo.attrs = {"units": "mol m-2 s-1", "long_name": "mean true NOx emission of the training worlds (memorisation baseline)"}
+    info = {"seeds": [int(s) for s in train_seeds], "prior_rel_error": float(np.mean(perr)),
+            "prior_rel_error_per_world": [round(float(p), 4) for p in perr]}
+    return {"norm": norm, "train": (torch.cat(ys), torch.cat(xs)), "val": val, "val_worlds": val_worlds,
+            "val_days": val_days, "memorisation": memo, "training_worlds": info}
 
 
 def build_model(args: argparse.Namespace, n_channels: int):
@@ -139,44 +190,116 @@ def build_model(args: argparse.Namespace, n_channels: int):
     if args.model == "vae":
         kwargs["latent_channels"] = args.latent_channels
     model = get_model(args.model)(n_channels, 1, **kwargs)
-    obj_kwargs = {"beta": args.beta} if args.model == "vae" else {}
+    obj_kwargs = {}
+    if args.model == "vae":
+        obj_kwargs = {"beta": args.beta}
+        if args.decoder_logvar is not None:
+            obj_kwargs["decoder_logvar"] = args.decoder_logvar
     objective = get_objective(OBJECTIVE_OF[args.model])(**obj_kwargs)
     return model, objective, kwargs, obj_kwargs
 
 
-def build_augment(args: argparse.Namespace, world: xr.Dataset, norm: Normalisation) -> ScaleAugment | None:
-    """The scale augmentation of ``--scale-augment`` (recorded in ``norm.extra``), or None when switched off."""
-    if args.scale_augment.lower() == "none":
+def build_augment(args: argparse.Namespace, world: xr.Dataset, norm: Normalisation):
+    """The augmentations of ``--scale-augment`` and ``--flip-augment`` (recorded in ``norm.extra``), composed;
+    None when both are off."""
+    steps = []
+    if args.scale_augment.lower() != "none":
+        low, high = (float(x) for x in args.scale_augment.split(","))
+        background = args.no2_background
+        if background is None:
+            background = float(world.attrs.get("no2_background_mol_m2", world.attrs.get("no2_background", 0.0)))
+        norm.extra["scale_augment"] = {"low": low, "high": high, "background": background}
+        steps.append(ScaleAugment(norm, low=low, high=high, background=background))
+    if getattr(args, "flip_augment", False):
+        norm.extra["flip_augment"] = True
+        steps.append(FlipAugment(norm))
+    if not steps:
         return None
-    low, high = (float(x) for x in args.scale_augment.split(","))
-    background = args.no2_background
-    if background is None:
-        background = float(world.attrs.get("no2_background_mol_m2", world.attrs.get("no2_background", 0.0)))
-    norm.extra["scale_augment"] = {"low": low, "high": high, "background": background}
-    return ScaleAugment(norm, low=low, high=high, background=background)
+
+    def augment(x1, cond, generator=None):
+        for step in steps:
+            x1, cond = step(x1, cond, generator)
+        return x1, cond
+
+    return augment
 
 
-def score_validation(model, objective, model_name: str, world: xr.Dataset, val_days, val_inputs, norm) -> dict:
-    """:func:`validation_metrics` of the trained network on the validation days (the VAE: its decoder mean)."""
+def _predict(model, objective, model_name, world, days, inputs, norm, *, n_samples=1, seed=0):
+    """Decoded estimate (time, lat, lon) or ensemble (member, time, lat, lon) for ``days`` of ``world``."""
+    from .features import scene_scale
+
+    gen = torch.Generator().manual_seed(seed)
+    parts = []
     with torch.no_grad():
-        y = objective.sample(model, val_inputs, n_samples=1)[0] if model_name == "smaat_unet" else model(val_inputs)
-    truth = world["emission"].sel({TIME: val_days}).transpose(TIME, LAT, LON)
-    metrics = validation_metrics(decode_targets(y, norm, truth), truth)
-    metrics.update({"split": "val", "period": f"{val_days.min():%Y-%m-%d}/{val_days.max():%Y-%m-%d}",
-                    "n_days": len(val_days)})
-    return metrics
+        for i in range(0, len(inputs), 64):
+            c = inputs[i:i + 64]
+            if model_name == "smaat_unet" or n_samples == 1:
+                parts.append(model(c)[None])
+            else:
+                parts.append(objective.sample(model, c, n_samples=n_samples, generator=gen, pixel_noise=False))
+    y = torch.cat(parts, dim=1)
+    truth = world["emission"].sel({TIME: days}).transpose(TIME, LAT, LON)
+    return decode_targets(y if n_samples > 1 else y[0], norm, truth, scale=scene_scale(world, days, norm)), truth
 
 
-def _manifest_extra(args, result, norm, train_days, val_days, device) -> dict:
+def score_validation(model, objective, model_name: str, val_worlds, val_days, val_inputs, norm) -> dict:
+    """:func:`validation_metrics` of the trained network on the validation worlds (the VAE: its decoder mean)."""
+    preds, truths, i = [], [], 0
+    for w, d in zip(val_worlds, val_days):
+        p, t = _predict(model, objective, model_name, w, d, val_inputs[i:i + len(d)], norm)
+        preds.append(p.values)
+        truths.append(t)
+        i += len(d)
+    metrics = [validation_metrics(t.copy(data=p), t) for p, t in zip(preds, truths)]
+    out = {k: float(np.mean([m[k] for m in metrics])) for k in ("rmse", "bias", "corr", "total_rel_err")}
+    out.update({"units": metrics[0]["units"], "split": "validation worlds",
+                "worlds": [int(w.attrs.get("seed", -1)) for w in val_worlds],
+                "n_days": int(sum(len(d) for d in val_days))})
+    return out
+
+
+def calibrate_vae(model, objective, val_worlds, val_days, val_inputs, norm, *, n_samples: int = 16,
+                  level: float = 0.9) -> dict:
+    """Per-scale spread inflation of the cVAE fitted on the validation worlds (never the test worlds).
+
+    For each scale of :func:`~eoretrieval.nox.osse.scale_views` (0.25 deg daily cells, 1 deg monthly means,
+    daily domain totals), the factor ``alpha`` by which the members must be moved about their mean for the
+    central ``level`` interval to cover ``level`` of the validation truths (:func:`~eoretrieval.nox.osse.
+    critical_inflation`); ``alpha = 1`` means the latent's spread is calibrated as it is.
+    """
+    from .osse import SCALES, critical_inflation, scale_views
+
+    crit = {s: [] for s in SCALES}
+    i = 0
+    for w, d in zip(val_worlds, val_days):
+        ens, truth = _predict(model, objective, "vae", w, d, val_inputs[i:i + len(d)], norm, n_samples=n_samples)
+        i += len(d)
+        ve, vt = scale_views(ens), scale_views(truth)
+        for s in SCALES:
+            crit[s].append(critical_inflation(ve[s], vt[s], level=level))
+    alpha = {s: float(np.quantile(np.concatenate(crit[s]), level)) for s in SCALES}
+    return {"level": level, "alpha": alpha, "n_samples": n_samples,
+            "worlds": [int(w.attrs.get("seed", -1)) for w in val_worlds]}
+
+
+def _manifest_extra(args, result, norm, n_train, n_val, device) -> dict:
     return {"training": {"epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
                          "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                         "scale_augment": args.scale_augment, "channels": norm.channels,
+                         "scale_augment": args.scale_augment, "flip_augment": bool(args.flip_augment),
+                         "channels": norm.channels,
+                         "scale_invariant": bool(norm.extra.get("scale_invariant")),
                          "target_transform": norm.target_transform, "seed": args.seed,
-                         "n_train_days": len(train_days), "n_val_days": len(val_days),
+                         "n_train_days": n_train, "n_val_days": n_val, "day_stride": args.day_stride,
                          "train_period": norm.train_period, "device": str(device),
                          "threads": torch.get_num_threads(),
                          "machine": f"{platform.platform()}; {platform.processor() or platform.machine()}; "
                                     f"{os.cpu_count()} logical CPUs"}}
+
+
+def _seeds(text: str | None, role: str) -> list[int]:
+    from .profiles import WORLD_SEEDS
+
+    return list(WORLD_SEEDS[role]) if not text else [int(x) for x in text.split(",") if x.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,14 +308,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     out = Path(args.out) if args.out else artifacts.artifact_path("nox", args.model)
-    world = build_world(profile=args.profile, seed=args.world_seed)
-    train_days, val_days = training_days(world, max_train_days=args.max_train_days)
+    train_seeds, val_seeds = _seeds(args.train_worlds, "train"), _seeds(args.val_worlds, "val")
+    overlap = sorted(set(train_seeds) & set(val_seeds))
+    if overlap:
+        raise ValueError(f"training and validation worlds share seeds {overlap}")
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
-    norm, train_data, val_data = prepare_data(world, train_days, val_days, channels=channels,
-                                              target_transform=args.target_transform)
+    data = prepare_data(lambda s: build_world(profile=args.profile, seed=s), train_seeds, val_seeds, channels=channels,
+                        target_transform=args.target_transform, scale_invariant=args.scale_invariant,
+                        stride=args.day_stride, max_train_days=args.max_train_days, progress=not args.no_progress)
+    norm, train_data, val_data = data["norm"], data["train"], data["val"]
     model, objective, kwargs, obj_kwargs = build_model(args, norm.n_channels)
     device = resolve_device(args.device)
-    augment = build_augment(args, world, norm)
+    augment = build_augment(args, data["val_worlds"][0], norm)
 
     with artifacts.staging(out) as tmp:
         result = train(model, objective, train_data, val_data, epochs=args.epochs, batch_size=args.batch_size,
@@ -201,8 +328,13 @@ def main(argv: list[str] | None = None) -> int:
                        progress=False if args.no_progress else None, augment=augment)
         model.cpu().eval()
         torch.save(model.state_dict(), tmp / "weights.pt")
+        if args.model == "vae":
+            norm.extra["calibration"] = calibrate_vae(model, objective, data["val_worlds"], data["val_days"],
+                                                      val_data[1], norm)
         norm.to_json(tmp / "normalisation.json")
-        metrics = score_validation(model, objective, args.model, world, val_days, val_data[1], norm)
+        data["memorisation"].to_netcdf(tmp / "memorisation.nc")
+        (tmp / "training_worlds.json").write_text(json.dumps(data["training_worlds"], indent=2) + "\n")
+        metrics = score_validation(model, objective, args.model, data["val_worlds"], data["val_days"], val_data[1], norm)
         metrics["best_val_loss"] = result.best_val_loss
         artifacts.write_manifest(
             tmp, study="nox",
@@ -210,14 +342,33 @@ def main(argv: list[str] | None = None) -> int:
                                                                                  "out_channels": 1, **kwargs},
                    "objective": OBJECTIVE_OF[args.model], "objective_kwargs": obj_kwargs,
                    "n_parameters": sum(p.numel() for p in model.parameters())},
-            data_checksums={"world_profile": args.profile, "world_seed": args.world_seed,
-                            "emission_sha256": _checksum(world["emission"]),
-                            "no2_column_sha256": _checksum(world["no2_column"].fillna(-1.0))},
+            data_checksums={"world_profile": args.profile, "train_world_seeds": train_seeds,
+                            "val_world_seeds": val_seeds,
+                            "memorisation_sha256": _checksum(data["memorisation"])},
             metrics=metrics, train_seconds=result.seconds,
-            extra=_manifest_extra(args, result, norm, train_days, val_days, device))
+            extra=_manifest_extra(args, result, norm, len(train_data[0]), len(val_data[0]), device))
     print(f"wrote {out} (best epoch {result.best_epoch}/{result.epochs_run}, {result.seconds:.0f} s; "
           f"validation RMSE {metrics['rmse']:.4g} {metrics['units']}, total rel. err. {metrics['total_rel_err']:+.3f})")
     return 0
+
+
+def smoke_test(model: str, out, *, profile: str = "ci", seed: int = 0, days: int = 16, steps: int = 2,
+               device: str = "cpu"):
+    """Retrain ``model`` for a few steps on a few days of one training and one validation world, through
+    :func:`main`, and load the artefact back: proves the training path runs (it does not replace the committed
+    networks). Returns what :func:`load_artifact` returns.
+    """
+    from .profiles import WORLD_SEEDS
+
+    argv = ["--profile", profile, "--model", model, "--epochs", "1", "--max-train-days", str(days),
+            "--max-steps", str(steps), "--base-channels", "8", "--seed", str(seed),
+            "--train-worlds", str(WORLD_SEEDS["train"][0]), "--val-worlds", str(WORLD_SEEDS["val"][0]),
+            "--out", str(out), "--no-progress", "--device", device]
+    if model == "vae":
+        argv += ["--decoder-logvar", "-2"]
+    if main(argv) != 0:
+        raise RuntimeError(f"smoke training of {model} failed")
+    return load_artifact(out)
 
 
 def load_artifact(folder: str | os.PathLike, *, device: str = "cpu"):

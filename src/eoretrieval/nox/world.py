@@ -2,7 +2,10 @@
 
 :func:`make_nox_world` builds, deterministically from a seed, a daily dataset over eastern China:
 
-1. true and prior emissions from real proxies (:mod:`eoretrieval.nox.emissions`);
+1. true emissions drawn per world from real proxies (:mod:`eoretrieval.nox.inventory`: plants switched on or
+   off and rescaled, new plants, sector maps with per-world factors, per-sector and per-region trends, an
+   occasional lockdown-like dip), and the prior, the generator's mean inventory
+   (:func:`eoretrieval.nox.inventory.expected_inventory`);
 2. daily boundary-layer winds from the ERA-Interim climatology plus synoptic noise
    (:mod:`eoretrieval.nox.winds`);
 3. a NOx lifetime varying with season and latitude,
@@ -21,8 +24,15 @@ CFL condition on the whole wind record), so :func:`eoretrieval.nox.transport.sim
 the dataset's fields reproduces ``nox_column`` exactly from ``nox_column`` of the previous day.
 
 Seeds: one :class:`numpy.random.SeedSequence` per world seed, spawned into independent streams
-for emission noise, prior error, winds and observations; another seed gives an independent
-realisation (weather, clouds, noise, daily variability) over the same real proxies.
+for the inventory draw, the daily emission noise, winds and observations; another seed gives another
+inventory, other trends and other weather over the same real proxies. The seeds of the training,
+validation, test and shifted-domain worlds are disjoint (:data:`eoretrieval.nox.profiles.WORLD_SEEDS`).
+A world's ``split_*`` attributes default to its whole period ("all"): worlds, not dates, are split.
+
+What "13:30" means in a daily model: each day is one 24-hour transport window that ends at the TROPOMI
+overpass (13:30 local solar time); the emission of a day is the mean rate over that window, and the
+column of the day is the state at its end, the snapshot the satellite sees. Diurnal cycles of emission,
+mixing depth and chemistry are not resolved: the lifetime is a daily effective one.
 
 Public names: :class:`NoxWorldConfig`, :data:`NOX_PROFILES`, :func:`make_nox_world`,
 :func:`nox_lifetime`, :func:`world_grid`, :func:`split_days`, :func:`world_path`.
@@ -45,11 +55,11 @@ import xarray as xr
 from eoretrieval.config import cache_dir, get_profile
 from eoretrieval.errors import DataError
 
-__all__ = ["NoxWorldConfig", "NOX_PROFILES", "make_nox_world", "nox_lifetime", "world_grid", "split_days",
+__all__ = ["NoxWorldConfig", "NOX_PROFILES", "SHIFTED_DOMAIN", "make_nox_world", "nox_lifetime", "world_grid", "split_days",
            "world_path", "WORLD_VERSION", "SPLITS"]
 
 #: Bumped whenever the generator changes; part of the cache key.
-WORLD_VERSION = "1"
+WORLD_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -64,20 +74,25 @@ class NoxWorldConfig:
     lon0: float = 108.0
     lon1: float = 124.0
     resolution: float = 0.25  #: degrees
-    start: str = "2019-01-01"
+    start: str = "2021-01-01"
     end: str = "2022-12-31"
-    split_train: str = "2019-01-01/2021-06-30"
-    split_val: str = "2021-07-01/2021-12-31"
-    split_test: str = "2022-01-01/2022-12-31"
-    # emissions
+    #: "all" (the whole period: worlds, not dates, are split) or "YYYY-MM-DD/YYYY-MM-DD"
+    split_train: str = "all"
+    split_val: str = "all"
+    split_test: str = "all"
+    # emissions (see eoretrieval.nox.inventory)
     national_total_tg: float = 22.0  #: Tg NO2 yr-1, base year
-    power_share: float = 0.2
-    diffuse_share: float = 0.15
-    seasonal_amplitude: float = 0.15
-    weekend_factor: float = 0.92
-    reduction_pct: float = 25.0  #: linear decline of the emission factor, first to last day (%)
+    sector_sigma: float = 0.25  #: lognormal sigma of the per-world sector factors
+    plant_off_prob: float = 0.15  #: probability that a power plant is switched off in a world
+    plant_factor_sigma: float = 0.35  #: lognormal sigma of a plant's capacity x emission-factor scaling
+    new_plants_mean: float = 8.0  #: mean number of new coal plants in the domain
+    industry_sigma: float = 0.8  #: lognormal sigma of a city's industrial intensity
+    city_sigma: float = 0.4  #: lognormal sigma of per-city residential and per-corridor transport factors
+    trend_range_pct: tuple = (-45.0, 10.0)  #: per-sector, per-region trend over the period (%), uniform
+    lockdown_prob: float = 0.5
+    lockdown_days: tuple = (20, 60)
+    lockdown_depth: tuple = (0.2, 0.6)
     daily_noise: float = 0.15  #: lognormal sigma of the day-to-day variability
-    prior_error: float = 0.3  #: lognormal sigma of the static prior error
     # winds
     wind_scale: float = 0.7
     synoptic_std: float = 3.0  #: m s-1
@@ -90,18 +105,21 @@ class NoxWorldConfig:
     diffusivity: float = 1000.0  #: m2 s-1
     #: advective flux of the transport model, "upwind" (first order) or "vanleer" (second order, flux-limited);
     #: see :mod:`eoretrieval.nox.transport` for the numerical diffusion of each
-    advection: str = "upwind"
+    advection: str = "vanleer"
     background_nox: float = 1.0e-5  #: mol m-2, inflow at open boundaries and initial state
     cfl: float = 0.9
     spinup_days: int = 5
-    chunk_days: int = 92
+    chunk_days: int = 30
     # observation operator (see eoretrieval.nox.tropomi_operator.observe)
     no2_nox_ratio: float = 0.75
     ratio_std: float = 0.05
     amf_rel_error: float = 0.15
     amf_length_km: float = 100.0
-    noise_abs: float = 1.66e-5  #: mol m-2 (1e15 molec cm-2)
-    noise_rel: float = 0.1
+    noise_abs: float = 1.66e-5  #: mol m-2 (1e15 molec cm-2), one TROPOMI pixel
+    noise_rel: float = 0.1  #: one TROPOMI pixel
+    pixel_area_km2: float = 19.25  #: nadir pixel 5.5 x 3.5 km; 0 = one pixel per cell
+    amf_bias_std: float = 0.1  #: std of the per-world systematic AMF bias
+    cloud_weather_corr: float = 0.5  #: correlation of the cloud field with the wind vorticity
     cloud_cover: float = 0.45
     cloud_length_km: float = 100.0
     cloud_seasonal_amplitude: float = 0.1
@@ -119,8 +137,9 @@ class NoxWorldConfig:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         if self.advection not in ("upwind", "vanleer"):
             raise ValueError(f"advection must be 'upwind' or 'vanleer', got {self.advection!r}")
-        if not 0 <= self.reduction_pct < 100:
-            raise ValueError(f"reduction_pct must be in [0, 100), got {self.reduction_pct}")
+        lo, hi = self.trend_range_pct
+        if not -100 < lo <= hi:
+            raise ValueError(f"trend_range_pct must be (low, high) with -100 < low <= high, got {self.trend_range_pct}")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -132,6 +151,13 @@ class NoxWorldConfig:
 NOX_PROFILES = {
     "ci": NoxWorldConfig(),
     "paper": NoxWorldConfig(lat0=17.5, lat1=45.5, lon0=100.0, lon1=126.0, resolution=0.125, chunk_days=92),
+}
+
+#: The shifted domain per profile: a part of China no training world covers (south China: Pearl River
+#: delta, Guangxi, Fujian, Hainan; 12-28 N, 104-120 E for "ci", disjoint from the training domain 28-44 N).
+SHIFTED_DOMAIN = {
+    "ci": {"lat0": 12.0, "lat1": 28.0, "lon0": 104.0, "lon1": 120.0},
+    "paper": {"lat0": 17.5, "lat1": 45.5, "lon0": 74.0, "lon1": 100.0},
 }
 
 
@@ -254,7 +280,8 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
               device: str = "cpu") -> xr.Dataset:
     from tqdm import tqdm
 
-    from eoretrieval.nox.emissions import base_emission_map, make_emissions
+    from eoretrieval.nox.inventory import regions_of
+    from eoretrieval.nox.inventory import as_dataarray, daily_emissions, draw_inventory, expected_inventory
     from eoretrieval.nox.tropomi_operator import observe
     from eoretrieval.nox.winds import make_winds
 
@@ -262,16 +289,17 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
     steps = tqdm(total=5, desc=f"NOx world ({profile}, seed {seed})", disable=not progress)
     lat, lon = world_grid(config)
     dates = pd.date_range(config.start, config.end, freq="D")
-    ss = np.random.SeedSequence([int(seed), 2019])
-    r_noise, r_prior, r_wind, r_obs = ss.spawn(4)
+    ss = np.random.SeedSequence([int(seed), 2021])
+    r_inv, r_noise, r_wind, r_obs = ss.spawn(4)
     obs_seed = int(r_obs.generate_state(1)[0])
-    base = base_emission_map(lat, lon, national_total_tg=config.national_total_tg,
-                             power_share=config.power_share, diffuse_share=config.diffuse_share)
-    # the prior error is a property of the inventory, not of the weather: it depends on the seed too
-    emis = make_emissions(base["total"], dates, rng_true=np.random.default_rng(r_noise),
-                          rng_prior=np.random.default_rng(r_prior), seasonal_amplitude=config.seasonal_amplitude,
-                          weekend_factor=config.weekend_factor, reduction_pct=config.reduction_pct,
-                          daily_noise=config.daily_noise, prior_error=config.prior_error)
+    rng_inv = np.random.default_rng(r_inv)
+    inventory = draw_inventory(lat, lon, dates, config, rng_inv)
+    amf_bias = float(config.amf_bias_std * rng_inv.standard_normal())
+    emis = {"emission": as_dataarray(daily_emissions(inventory, lat, lon, dates, rng=np.random.default_rng(r_noise),
+                                                     daily_noise=config.daily_noise), lat, lon, dates,
+                                     "true daily NOx emission (NO2 eq.)"),
+            "prior_emission": as_dataarray(expected_inventory(lat, lon, dates, config), lat, lon, dates,
+                                           "prior NOx emission: the world generator's mean inventory (NO2 eq.)")}
     steps.update()
     winds = make_winds(lat, lon, dates, rng=np.random.default_rng(r_wind), wind_scale=config.wind_scale,
                        synoptic_std=config.synoptic_std, synoptic_length_km=config.synoptic_length_km,
@@ -289,7 +317,9 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
                   amf_rel_error=config.amf_rel_error, amf_length_km=config.amf_length_km,
                   noise_abs=config.noise_abs, noise_rel=config.noise_rel, cloud_cover=config.cloud_cover,
                   cloud_length_km=config.cloud_length_km, cloud_seasonal_amplitude=config.cloud_seasonal_amplitude,
-                  cloud_threshold=config.cloud_threshold, background=config.no2_background)
+                  cloud_threshold=config.cloud_threshold, background=config.no2_background, amf_bias=amf_bias,
+                  pixel_area_km2=config.pixel_area_km2, winds=(winds["u"], winds["v"]),
+                  cloud_weather_corr=config.cloud_weather_corr)
     steps.update()
     lifetime = xr.DataArray(np.broadcast_to(tau_h[:, :, None], col.shape).astype(np.float32),
                             dims=("time", "lat", "lon"), coords=coords,
@@ -297,8 +327,10 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
     ds = xr.Dataset({
         "emission": emis["emission"], "prior_emission": emis["prior_emission"], "nox_column": nox,
         **{k: obs[k] for k in obs.data_vars}, "u": winds["u"], "v": winds["v"], "lifetime": lifetime,
-        "base_emission": base["total"].astype(np.float32),
-        "base_emission_power": base["power"].astype(np.float32),
+        **{f"base_emission_{k}": xr.DataArray(m.astype(np.float32), dims=("lat", "lon"), coords={"lat": lat, "lon": lon},
+                                              attrs={"units": "mol m-2 s-1",
+                                                     "long_name": f"this world's base-year {k} emission"})
+           for k, m in inventory.maps.items()},
     })
     ds["lat"].attrs = {"units": "degrees_north", "standard_name": "latitude"}
     ds["lon"].attrs = {"units": "degrees_east", "standard_name": "longitude"}
@@ -308,8 +340,10 @@ def _generate(config: NoxWorldConfig, profile: str, seed: int, progress: bool = 
         "Conventions": "CF-1.8",
         "source": f"eoretrieval.nox.world.make_nox_world version {WORLD_VERSION}",
         "profile": str(profile).lower(), "seed": int(seed), "config": _config_json(config),
-        "split_train": config.split_train, "split_val": config.split_val, "split_test": config.split_test,
-        "reduction_pct": float(config.reduction_pct),
+        **{f"split_{k}": (f"{dates[0]:%Y-%m-%d}/{dates[-1]:%Y-%m-%d}" if v == "all" else v)
+           for k, v in (("train", config.split_train), ("val", config.split_val), ("test", config.split_test))},
+        "inventory": inventory.to_json(), "amf_bias": amf_bias,
+        "regions": json.dumps(regions_of(lat, lon)),
         "transport_substeps_per_day": int(n_sub), "transport_diffusivity_m2_s": float(config.diffusivity),
         "transport_background_nox_mol_m2": float(config.background_nox), "transport_boundary": "open",
         "transport_window_s": 86400.0, "transport_scheme": config.advection,
@@ -350,8 +384,9 @@ def make_nox_world(*, profile: str = "ci", seed: int = 0, cache: bool = True, pr
         Dims (time, lat, lon); variables ``emission``, ``prior_emission`` (mol m-2 s-1), ``nox_column``,
         ``no2_column``, ``no2_column_precision``, ``no2_column_true`` (mol m-2), ``valid`` (uint8),
         ``cloud_fraction``, ``no2_nox_ratio``, ``amf_error`` (1), ``u``, ``v`` (m s-1), ``lifetime`` (h),
-        ``base_emission``, ``base_emission_power`` (lat, lon; mol m-2 s-1). Attrs: splits, seed, profile,
-        config (JSON), ``reduction_pct``, transport settings.
+        ``n_pixels`` (1), ``base_emission_<sector>`` (lat, lon; mol m-2 s-1). Attrs: splits, seed, profile,
+        config (JSON), ``inventory`` (JSON: trends per sector and region, dip, counts), ``amf_bias``, ``regions``
+        (JSON: name -> lat0, lat1, lon0, lon1), transport settings.
 
     Raises
     ------

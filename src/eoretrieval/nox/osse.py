@@ -1,0 +1,372 @@
+"""Study 1, second version: every method on a family of unseen test worlds, scored at the scales users read.
+
+The notebook ``01_nox_osse`` calls these functions; they hold the study's logic so that it is tested.
+
+Methods (all given the same observations, winds and lifetimes; see :func:`estimate_world`):
+
+- ``smaat_unet`` and ``vae`` (ensemble mean): the committed networks (:mod:`eoretrieval.nox.train`);
+- ``flux_divergence``: :func:`~eoretrieval.nox.flux_divergence.flux_divergence_world` (days without any
+  observation take the method's own period mean, as Beirle et al. average over time);
+- ``variational``: :func:`~eoretrieval.nox.variational.variational_inversion` cycling its own analyses (never the
+  true state), with the prior error estimated on the training worlds, on a subset of days (it is ~300x slower);
+- ``prior``: the world generator's mean inventory (:func:`~eoretrieval.nox.inventory.expected_inventory`);
+- ``memorisation``: the mean true map of the training worlds, with no observation at all (a network that has
+  memorised its training worlds cannot do better than this on an unseen inventory).
+
+Scales (:func:`scale_scores`): 0.25° daily cells; 1° monthly means; the period totals of the 20 largest true
+sources, integrated over 5×5 cells around each (Beirle et al.'s source-integrated use of flux divergence); the
+monthly domain totals; the trend of each region's total between the first and the second year.
+
+Uncertainty of the cVAE (:func:`fit_inflation`, :func:`vae_scores`): the latent's ensemble is inflated around
+its mean by one factor per scale, fitted on the validation worlds at training time; coverage and spread-skill
+are then measured on the test worlds.
+
+Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`estimate_world`,
+:func:`scale_scores`, :func:`scale_views`, :func:`critical_inflation`, :func:`fit_inflation`, :func:`inflate`,
+:func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`, :func:`evaluation_days`,
+:func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`, :func:`load_world_files`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from ..conventions import LAT, LON, MEMBER, TIME
+from ..errors import DataError
+from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
+from .scales import cell_area, coarsen_monthly, regional_totals, source_totals_error
+
+__all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scores", "scale_views",
+           "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "trend_by_region",
+           "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
+           "load_world_files", "WORLD_VARIABLES"]
+
+#: The methods of the study, in table order.
+METHODS = ("smaat_unet", "vae", "flux_divergence", "variational", "prior", "memorisation")
+#: The scales at which the cVAE's intervals are calibrated and scored.
+SCALES = ("cell", "deg1", "total")
+
+
+@dataclass
+class Networks:
+    """The committed networks of the study and what the evaluation may know of their training worlds."""
+
+    smaat: torch.nn.Module
+    smaat_obj: object
+    smaat_norm: object
+    smaat_manifest: dict
+    vae: torch.nn.Module
+    vae_obj: object
+    vae_norm: object
+    vae_manifest: dict
+    memorisation: xr.DataArray
+    training_worlds: dict
+
+    @property
+    def alpha(self) -> dict:
+        """The cVAE's spread inflation per scale (fitted on the validation worlds)."""
+        cal = self.vae_norm.extra.get("calibration")
+        if not cal:
+            raise DataError("cVAE artefact: normalisation.json has no 'calibration'; retrain with "
+                            "python -m eoretrieval.train nox --model vae")
+        return cal["alpha"]
+
+
+def load_networks(smaat_folder, vae_folder, *, device: str = "cpu") -> Networks:
+    """Load both artefacts, the memorisation map and the training-world description (``training_worlds.json``).
+
+    Raises
+    ------
+    DataError
+        A file of an artefact is missing (the message names it).
+    """
+    from .train import load_artifact
+
+    smaat, smaat_obj, smaat_norm, smaat_manifest = load_artifact(smaat_folder, device=device)
+    vae, vae_obj, vae_norm, vae_manifest = load_artifact(vae_folder, device=device)
+    folder = Path(smaat_folder)
+    for name in ("memorisation.nc", "training_worlds.json"):
+        if not (folder / name).exists():
+            raise DataError(f"{folder / name}: missing; retrain with python -m eoretrieval.train nox")
+    memo = xr.load_dataarray(folder / "memorisation.nc")
+    info = json.loads((folder / "training_worlds.json").read_text())
+    return Networks(smaat, smaat_obj, smaat_norm, smaat_manifest, vae, vae_obj, vae_norm, vae_manifest, memo, info)
+
+
+def evaluation_days(world: xr.Dataset, *, stride: int, n_variational: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Every ``stride``-th day of a world from its second day, and ``n_variational`` days of the first year plus the
+    same calendar days of the second (so that the variational inversion's subset has a trend too); the first index
+    holds the second's days as well, so that every method is scored on them.
+
+    Raises
+    ------
+    DataError
+        If the world does not span two calendar years.
+    """
+    from .evaluate import evenly_spaced
+
+    times = pd.DatetimeIndex(world[TIME].values)
+    years = sorted(set(times.year))
+    if len(years) < 2:
+        raise DataError(f"{world.attrs.get('title', 'NOx world')}: spans one calendar year; the trend needs two")
+    first = times[(times.year == years[0])][10:-10]
+    var = evenly_spaced(first, n_variational)
+    var = var.append(pd.DatetimeIndex([d.replace(year=years[-1]) for d in var]))
+    days = times[1:][::stride].union(var)   # every method is also scored on the variational days
+    return days, var
+
+
+def _memorised(memo: xr.DataArray, template: xr.DataArray) -> xr.DataArray:
+    """The memorised map on every day of ``template`` (on another domain: the same array, pasted)."""
+    if memo.shape != template.shape[1:]:
+        raise DataError(f"memorisation map has shape {memo.shape}; the world's grid is {template.shape[1:]}")
+    vals = np.broadcast_to(memo.values[None], template.shape).astype(np.float32)
+    return xr.DataArray(vals, dims=(TIME, LAT, LON), coords={k: template[k] for k in (TIME, LAT, LON)},
+                        attrs={"units": memo.attrs.get("units", "mol m-2 s-1"),
+                               "long_name": "NOx emission, memorisation baseline"})
+
+
+def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_members: int = 16, seed: int = 0,
+                   spinup_days: int = 3, device: str = "cpu", progress: bool = False):
+    """Every method's estimate of ``days`` of one world.
+
+    Returns
+    -------
+    (estimates, vae_ensemble, timing)
+        ``estimates``: method → (time, lat, lon) (``variational``: on ``var_days`` only, absent if none);
+        ``vae_ensemble``: (member, time, lat, lon); ``timing``: ``<method>_s_per_day``.
+    """
+    from .baselines import get_baseline
+    from .evaluate import predict_emissions, timed
+
+    days = pd.DatetimeIndex(days)
+    n = len(days)
+    est, timing = {}, {}
+    est["smaat_unet"], timing["smaat_unet_s_per_day"] = timed(
+        lambda: predict_emissions(nets.smaat, nets.smaat_obj, world, days, nets.smaat_norm, device=device), n_days=n)
+    ens, timing["vae_s_per_day"] = timed(
+        lambda: predict_emissions(nets.vae, nets.vae_obj, world, days, nets.vae_norm, n_samples=n_members,
+                                  seed=seed, device=device), n_days=n)
+    est["vae"] = ens.mean(MEMBER).assign_attrs(ens.attrs)
+    fd, timing["flux_divergence_s_per_day"] = timed(lambda: get_baseline("flux_divergence")(world, days), n_days=n)
+    est["flux_divergence"] = fd.fillna(fd.mean(TIME)).fillna(0.0).assign_attrs(fd.attrs)
+    est["prior"] = get_baseline("prior")(world, days)
+    est["memorisation"] = _memorised(nets.memorisation, world["emission"].sel({TIME: days}))
+    if len(var_days):
+        var = get_baseline("variational")(world, pd.DatetimeIndex(var_days), spinup_days=spinup_days,
+                                          prior_rel_error=nets.training_worlds["prior_rel_error"], progress=progress)
+        est["variational"] = var
+        timing["variational_s_per_day"] = float(var.attrs["seconds_per_day"])
+    return est, ens, timing
+
+
+def trend_by_region(emission: xr.DataArray, regions: dict) -> dict[str, float]:
+    """Percentage change of each region's mean total from the first to the last calendar year of ``emission``."""
+    tot = regional_totals(emission, regions)
+    years = tot[TIME].dt.year
+    first, last = int(years.min()), int(years.max())
+    if first == last:
+        raise DataError("trend_by_region: the days span one calendar year; expected two")
+    a = tot.where(years == first).mean(TIME)
+    b = tot.where(years == last).mean(TIME)
+    return {str(r): float(100.0 * (b.sel(region=r) / a.sel(region=r) - 1.0)) for r in tot["region"].values}
+
+
+def _monthly_totals(emission: xr.DataArray) -> xr.DataArray:
+    return (emission * cell_area(emission)).sum((LAT, LON)).resample({TIME: "MS"}).mean()
+
+
+def scale_scores(pred: xr.DataArray, truth: xr.DataArray, regions: dict, *, n_top: int = 20) -> dict:
+    """Scores of one estimate at every scale (see the module text); ``pred`` and ``truth`` (time, lat, lon), same units.
+
+    Returns
+    -------
+    dict
+        ``cell_daily`` and ``deg1_monthly`` (``rmse`` in the units of ``truth``, ``corr`` the mean spatial
+        correlation), ``top{n}_abs_rel_err``, ``total_abs_rel_err`` (monthly domain totals),
+        ``trend_abs_err_pp`` (mean over regions), ``trend_pct`` (region → estimate).
+
+    Raises
+    ------
+    DataError
+        If ``pred`` has NaNs or units other than ``truth``'s.
+    """
+    pred = pred.sel({TIME: truth[TIME]}).transpose(TIME, LAT, LON)
+    truth = truth.transpose(TIME, LAT, LON)
+    if pred.attrs.get("units") != truth.attrs.get("units"):
+        raise DataError(f"estimate: units {pred.attrs.get('units')!r}; expected {truth.attrs.get('units')!r}")
+    if bool(pred.isnull().any()):
+        raise DataError(f"estimate {pred.name or ''}: has NaN values; expected a complete map every day")
+    out = {"cell_daily": {"rmse": float(rmse(pred, truth)),
+                          "corr": float(corr(pred, truth, dim=(LAT, LON)).mean())}}
+    # months without an evaluated day (a sparse subset of days) are dropped, not scored as NaN
+    pm = coarsen_monthly(pred, factor=4).dropna(TIME, how="all")
+    tm = coarsen_monthly(truth, factor=4).dropna(TIME, how="all")
+    out["deg1_monthly"] = {"rmse": float(rmse(pm, tm)), "corr": float(corr(pm, tm, dim=(LAT, LON)).mean())}
+    out[f"top{n_top}_abs_rel_err"] = source_totals_error(pred, truth, n=n_top, halfwidth=2)["abs_rel_err"]
+    mt, mp = _monthly_totals(truth).dropna(TIME), _monthly_totals(pred).dropna(TIME)
+    out["total_abs_rel_err"] = float(np.abs(mp / mt - 1.0).mean())
+    tp, tt = trend_by_region(pred, regions), trend_by_region(truth, regions)
+    out["trend_abs_err_pp"] = float(np.mean([abs(tp[r] - tt[r]) for r in tt]))
+    out["trend_pct"] = tp
+    return out
+
+
+def scale_views(emission: xr.DataArray) -> dict[str, xr.DataArray]:
+    """The three scales of the interval scores: ``cell`` (as is), ``deg1`` (1° monthly), ``total`` (daily domain
+    totals, mol s-1); ``emission`` may have a ``member`` dim."""
+    return {"cell": emission, "deg1": coarsen_monthly(emission, factor=4),
+            "total": (emission * cell_area(emission)).sum((LAT, LON)).assign_attrs(units="mol s-1")}
+
+
+def critical_inflation(ens: xr.DataArray, truth: xr.DataArray, *, level: float = 0.9) -> np.ndarray:
+    """Per point, the smallest factor ``a`` for which ``inflate(ens, a)``'s central ``level`` interval holds the truth.
+
+    Inflating the members about their mean by ``a`` moves the empirical quantiles to ``mean + a (q - mean)``, so
+    the truth is covered iff ``a >= (y - mean) / (q_hi - mean)`` above the mean (or the mirror below it).
+    """
+    mu = ens.mean(MEMBER)
+    lo = ens.quantile((1 - level) / 2, dim=MEMBER).drop_vars("quantile")
+    hi = ens.quantile((1 + level) / 2, dim=MEMBER).drop_vars("quantile")
+    d = truth - mu
+    up = d / (hi - mu).where(hi > mu)
+    down = -d / (mu - lo).where(mu > lo)
+    a = xr.where(d >= 0, up, down)
+    a = xr.where(d == 0, 0.0, a).fillna(np.inf)
+    return np.asarray(a.values, dtype=float).ravel()
+
+
+def fit_inflation(ens: xr.DataArray, truth: xr.DataArray, *, level: float = 0.9) -> float:
+    """The inflation factor whose intervals cover ``level`` of the points (the ``level`` quantile of
+    :func:`critical_inflation`; equal weights)."""
+    a = critical_inflation(ens, truth, level=level)
+    return float(np.quantile(a, level))
+
+
+def inflate(ens: xr.DataArray, alpha: float) -> xr.DataArray:
+    """Members moved about their mean by ``alpha`` (``alpha = 1``: unchanged)."""
+    mu = ens.mean(MEMBER)
+    return (mu + alpha * (ens - mu)).assign_attrs(ens.attrs)
+
+
+def vae_scores(ens: xr.DataArray, truth: xr.DataArray, alpha: dict, *, level: float = 0.9) -> dict:
+    """Coverage of the inflated cVAE intervals at every scale, and the cell-level spread–skill ratio.
+
+    Returns ``coverage90_<scale>`` (inflated), ``coverage90_<scale>_raw``, ``spread_skill`` (inflated, cells) and
+    ``spread_skill_raw``; coverages use equal weights, like :func:`fit_inflation`.
+    """
+    ve, vt = scale_views(ens), scale_views(truth)
+    key = f"coverage{round(100 * level)}"
+    out = {}
+    for s in SCALES:
+        out[f"{key}_{s}"] = float(interval_coverage(inflate(ve[s], alpha[s]), vt[s], level=level, weights=None))
+        out[f"{key}_{s}_raw"] = float(interval_coverage(ve[s], vt[s], level=level, weights=None))
+    out["spread_skill"] = float(spread_skill_ratio(inflate(ens, alpha["cell"]), truth, weights=None))
+    out["spread_skill_raw"] = float(spread_skill_ratio(ens, truth, weights=None))
+    return out
+
+
+def aggregate(per_world: list[dict]) -> dict:
+    """Mean over worlds of every number in nested dicts, with ``<name>_sd`` siblings (population sd over worlds).
+
+    Non-numeric leaves and keys missing in some worlds are skipped; a dict of region trends is averaged key by key.
+    """
+    first = per_world[0]
+    out = {}
+    for k, v in first.items():
+        if isinstance(v, dict):
+            out[k] = aggregate([w[k] for w in per_world if isinstance(w.get(k), dict)])
+        elif isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
+            vals = np.array([float(w[k]) for w in per_world if w.get(k) is not None], dtype=float)
+            out[k] = float(vals.mean())
+            if len(per_world) > 1:
+                out[f"{k}_sd"] = float(vals.std())
+    return out
+
+
+def shuffled_observations(world: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
+    """A control: the world with its observations (NO2 column, validity, precision, pixel counts) permuted in time.
+
+    Winds, lifetimes and the truth stay in place, so a method that really inverts the observations loses its skill,
+    while one that reproduces a memorised or climatological map does not.
+    """
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(world.sizes[TIME])
+    out = world.copy()
+    for name in ("no2_column", "valid", "no2_column_precision", "n_pixels", "cloud_fraction"):
+        if name in world:
+            out[name] = world[name].copy(data=world[name].values[perm])
+    out.attrs = {**world.attrs, "control": "observations permuted in time"}
+    return out
+
+
+def anomaly_coherence(ens: xr.DataArray) -> float:
+    """Lag-1 (one cell east) correlation of the members' anomalies about their mean: ~0 for white pixel noise,
+    near 1 for spatially coherent samples."""
+    a = (ens - ens.mean(MEMBER)).transpose(MEMBER, TIME, LAT, LON).values
+    x, y = a[..., :-1].ravel(), a[..., 1:].ravel()
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def inventory_table(worlds) -> pd.DataFrame:
+    """One row per world: its seed, plants switched off, new plants, sector factors, mean trend and its dip."""
+    rows = []
+    for w in worlds:
+        inv = json.loads(w.attrs["inventory"])
+        trends = [v for sec in inv["trends_pct"].values() for v in sec.values()]
+        dip = inv.get("lockdown")
+        rows.append({"world": int(w.attrs["seed"]), "plants off": inv.get("plants_switched_off_in_domain"),
+                     "new plants": inv.get("new_plants"),
+                     **{f"{k} factor": round(v, 2) for k, v in inv["sector_factors"].items()},
+                     "trends (%)": f"{min(trends):+.0f} to {max(trends):+.0f}",
+                     "dip": "none" if not dip else f"{dip['start']}, {dip['days']} d, -{100 * dip['depth']:.0f} %",
+                     "AMF bias": f"{100 * float(w.attrs['amf_bias']):+.1f} %"})
+    return pd.DataFrame(rows).set_index("world")
+
+
+#: Variables a world file given to the notebook must hold.
+WORLD_VARIABLES = ("emission", "prior_emission", "no2_column", "no2_column_precision", "valid", "u", "v", "lifetime",
+                   "nox_column")
+
+
+def load_world_files(paths) -> list[xr.Dataset]:
+    """Read NOx worlds from netCDF files (one world each), checking variables, units and attributes.
+
+    Raises
+    ------
+    DataError
+        A file is missing, unreadable, lacks a variable or an attribute, or has wrong units (the message names it).
+    """
+    from ..io.checks import require_units
+
+    units = {"emission": "mol m-2 s-1", "prior_emission": "mol m-2 s-1", "no2_column": "mol m-2",
+             "no2_column_precision": "mol m-2", "u": "m s-1", "v": "m s-1", "lifetime": "h", "nox_column": "mol m-2"}
+    out = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise DataError(f"{p}: NOx world file not found")
+        try:
+            ds = xr.load_dataset(p)
+        except (OSError, ValueError) as err:
+            raise DataError(f"{p}: not a readable netCDF NOx world ({err})") from err
+        missing = [v for v in WORLD_VARIABLES if v not in ds]
+        if missing:
+            raise DataError(f"{p}: lacks variables {missing}; expected those of eoretrieval.nox.make_nox_world")
+        for name, unit in units.items():
+            require_units(ds[name], unit, source=str(p))
+        for attr in ("regions", "transport_substeps_per_day", "no2_background_mol_m2", "inventory", "seed"):
+            if attr not in ds.attrs:
+                raise DataError(f"{p}: attribute {attr!r} missing; expected a world of eoretrieval.nox.make_nox_world")
+        if bool(ds["no2_column"].isnull().all()):
+            raise DataError(f"{p}: no2_column is all NaN; expected observed columns")
+        ds.attrs["title"] = f"{ds.attrs.get('title', 'NOx world')} ({p.name})"
+        out.append(ds)
+    return out
