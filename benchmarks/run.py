@@ -28,32 +28,43 @@ def _machine() -> dict:
 
 
 def bench_nox(quick: bool) -> dict:
-    """Seconds per daily map for every NOx method on test days of the "ci" world (target: net >= 100x cheaper)."""
+    """Seconds per daily map for every NOx method on days of the first "ci" test world (target: net >= 100x cheaper).
+
+    The variational inversion runs as in the study: cycling its own analyses over the evaluation profile's spin-up
+    days, with the prior error of the training worlds (``training_worlds.json`` of the SmaAt-UNet artefact).
+    """
+    import json
+
     import pandas as pd
 
-    from eoretrieval.nox import get_baseline
-    from eoretrieval.config import artifacts_dir
+    from eoretrieval.config import artifacts_dir, get_profile
+    from eoretrieval.nox import get_baseline, make_nox_world, split_days
     from eoretrieval.nox.evaluate import predict_emissions, seconds_per_day
+    from eoretrieval.nox.profiles import NOX_EVAL_PROFILES, WORLD_SEEDS
     from eoretrieval.nox.train import load_artifact
-    from eoretrieval.nox import make_nox_world, split_days
 
+    cfg = get_profile("ci", NOX_EVAL_PROFILES)
     t0 = time.perf_counter()
-    world = make_nox_world(profile="ci", seed=0)
+    world = make_nox_world(profile="ci", seed=WORLD_SEEDS["test"][0])
     world_s = time.perf_counter() - t0
     test = split_days(world, "test")
-    days = pd.DatetimeIndex(test[:: (30 if quick else 10)])
-    out = {"world_open_or_generate_s": world_s, "n_days": len(days)}
+    days = pd.DatetimeIndex(test[10:: (30 if quick else 10)])   # from day 10: room for the spin-up
+    out = {"world_seed": int(WORLD_SEEDS["test"][0]), "world_open_or_generate_s": world_s, "n_days": len(days)}
     for name in ("smaat_unet", "vae"):
         model, objective, norm, _ = load_artifact(artifacts_dir() / "nox" / name)
-        n_samples = 1 if name == "smaat_unet" else 16
+        n_samples = 1 if name == "smaat_unet" else cfg.n_members
         out[f"{name}_s_per_day"] = seconds_per_day(
             lambda: predict_emissions(model, objective, world, days, norm, n_samples=n_samples), n_days=len(days),
             repeat=3)
     out["flux_divergence_s_per_day"] = seconds_per_day(lambda: get_baseline("flux_divergence")(world, days),
                                                        n_days=len(days), repeat=3)
+    info = json.loads((artifacts_dir() / "nox" / "smaat_unet" / "training_worlds.json").read_text())
     var_days = days[:2] if quick else days[:4]
-    out["variational_s_per_day"] = seconds_per_day(lambda: get_baseline("variational")(world, var_days, progress=False),
-                                                   n_days=len(var_days), repeat=1)
+    out["variational_s_per_day"] = seconds_per_day(
+        lambda: get_baseline("variational")(world, var_days, progress=False, spinup_days=cfg.spinup_days,
+                                            prior_rel_error=info["prior_rel_error"]),
+        n_days=len(var_days), repeat=1)
+    out["variational_spinup_days"] = cfg.spinup_days
     out["speedup_variational_over_smaat_unet"] = out["variational_s_per_day"] / out["smaat_unet_s_per_day"]
     out["target"] = "smaat_unet at least 100x cheaper per day than the variational inversion"
     out["target_met"] = bool(out["speedup_variational_over_smaat_unet"] >= 100)
