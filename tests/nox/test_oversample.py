@@ -1,5 +1,7 @@
 """Area-weighted oversampling: hand-made known answers, the round trip on a mock world, dask in-process vs cluster."""
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -60,7 +62,18 @@ def test_round_trip_recovers_world(world_files):
     assert rel < 0.15
 
 
-def test_in_process_equals_local_cluster(world_files):
+@pytest.fixture
+def restored_environ():
+    """Give back the process environment as it was: starting a LocalCluster sets OMP_NUM_THREADS=1 (and
+    MKL/OpenBLAS) in *this* process's ``os.environ`` (distributed's ``nanny.pre-spawn-environ``), which every
+    notebook kernel started later by the test session would inherit (it made notebook 01 run single-threaded)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_in_process_equals_local_cluster(world_files, restored_environ):
     distributed = pytest.importorskip("distributed")
     world, files, _ = world_files
     local = oversample_daily([str(f) for f in files], world.lat.values, world.lon.values)

@@ -116,6 +116,28 @@ def test_training_set_shapes_and_determinism():
         make_training_set(rain, n_samples=1, patch=40, n_frames=3, seed=0)
 
 
+def test_intensity_augmentation_scales_rain_and_cools_tops():
+    rain = _toy_rain()
+    # lo == hi: the same number of draws, so the same patches and IR noise, only the rain factor differs
+    light = make_training_set(rain, n_samples=6, patch=16, n_frames=3, seed=2, intensity_range=(1 / 3, 1 / 3),
+                              progress=False)
+    heavy = make_training_set(rain, n_samples=6, patch=16, n_frames=3, seed=2, intensity_range=(3.0, 3.0),
+                              progress=False)
+    np.testing.assert_allclose(heavy.rain, np.minimum(light.rain * 9.0, 200.0), rtol=1e-5)
+    assert heavy.origins == light.origins
+    wet = heavy.rain > 5.0
+    assert wet.sum() > 20
+    t108_heavy = heavy.cond[:, 10][wet]  # last frame's IR_108, normalised
+    t108_light = light.cond[:, 10][wet]
+    assert t108_heavy.mean() < t108_light.mean() - 0.2  # > 5 K colder where it rains hard
+    plain = make_training_set(rain, n_samples=6, patch=16, n_frames=3, seed=2, progress=False)
+    spread = make_training_set(rain, n_samples=6, patch=16, n_frames=3, seed=2, intensity_range=(0.5, 2.0),
+                               progress=False)
+    assert not np.allclose(plain.rain, spread.rain)
+    with pytest.raises(ValueError, match="0 < lo <= hi"):
+        make_training_set(rain, n_samples=1, patch=16, n_frames=3, seed=0, intensity_range=(2.0, 1.0))
+
+
 def test_test_set_tiles():
     rain = _toy_rain(n=64)
     s = make_test_set(rain, tile=16, n_frames=3, seed=0, max_tiles=5)

@@ -28,6 +28,16 @@ def _train(tmp_path, method, **extra):
     return tmp_path / method
 
 
+def test_smoke_test_trains_every_method_with_intensity_augmentation(tmp_path):
+    from eoretrieval.rain.seviri_train import smoke_test
+
+    cond = np.random.default_rng(1).normal(size=(1, 15, 16, 16)).astype(np.float32)
+    ok = smoke_test(FILES, tmp_path / "smoke", cond, methods=("unet", "residual_fm"))
+    assert ok == {"unet": True, "residual_fm": True}
+    norm = json.loads((tmp_path / "smoke" / "unet" / "normalisation.json").read_text())
+    assert norm["intensity_augment"] == [0.5, 2.0]
+
+
 def test_registered_in_train_command():
     assert TRAINERS["rain_seviri"] == "eoretrieval.rain.seviri_train"
 

@@ -208,15 +208,24 @@ def _sequence_ok(times: np.ndarray, k: int, n_frames: int, step_min: float) -> b
 
 def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frames: int, seed: int,
                       margin: int = 8, config: IROperatorConfig | None = None,
+                      intensity_range: tuple[float, float] | None = None,
                       progress: bool | None = None) -> Samples:
     """Random fully-covered patches of ``n_frames`` (+1 future frame for the cooling lag), augmented by
     rot90/flips of the rain, with IR simulated independently for each sample.
+
+    ``intensity_range = (lo, hi)`` multiplies the rain of each patch (all its frames) by a factor drawn
+    log-uniformly in ``[lo, hi]`` *before* the IR is simulated, so the cloud tops follow the scaled rain: one
+    radar event then stands for lighter and heavier events of the same structure. ``None`` keeps the rain.
 
     Raises
     ------
     DataError
         If no patch of the requested size is fully covered by radar for ``n_frames`` frames.
     """
+    if intensity_range is not None:
+        lo, hi = (float(v) for v in intensity_range)
+        if not 0 < lo <= hi:
+            raise ValueError(f"intensity_range must satisfy 0 < lo <= hi, got {intensity_range!r}")
     rng = np.random.default_rng(seed)
     vals = rain.values
     nt, ny, nx = vals.shape
@@ -250,6 +259,8 @@ def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frame
         block = np.rot90(block, rng.integers(4), axes=(1, 2))
         if rng.random() < 0.5:
             block = block[:, :, ::-1]
+        if intensity_range is not None:
+            block = np.minimum(block * np.exp(rng.uniform(np.log(lo), np.log(hi))), MAX_RATE)
         seq = xr.DataArray(np.ascontiguousarray(block), dims=("time", "y", "x"),
                            coords={"time": times[k - n_frames + 1:k1 + 1], "x": x_dim[:size] - x_dim[0]},
                            attrs={"units": "mm h-1"})

@@ -17,7 +17,8 @@ Example::
 
     nice -n 10 python -m eoretrieval.train rain_seviri --method flow_matching --epochs 20 --threads 1
 
-Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`, :data:`METHODS`.
+Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`, :func:`smoke_test`,
+:data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from ..nets import get_model, get_objective
 from ..nets.train import train
 from .seviri_data import IR_SCALE, RainTransform, load_rain_sequence, make_training_set
 
-__all__ = ["main", "build_parser", "build_method", "load_method", "METHODS", "MODEL_KWARGS", "STUDY"]
+__all__ = ["main", "build_parser", "build_method", "load_method", "smoke_test", "METHODS", "MODEL_KWARGS", "STUDY"]
 
 STUDY = "rain_seviri"
 #: method -> (objective registry name, frames, objective kwargs)
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--use-samples", type=int, default=None,
                    help="train on the first N of the --n-samples patches (same cached set, shorter epochs)")
     p.add_argument("--patch", type=int, default=32)
+    p.add_argument("--intensity-augment", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="scale the rain of each training patch by a log-uniform factor in [LO, HI] before the IR "
+                        "is simulated (validation patches are never scaled)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -132,16 +136,19 @@ def _checksums(files: list[str]) -> dict:
     return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest()[:16] for f in files}
 
 
-def _patches(args, rain, *, n, seed, n_frames, tag):
+def _patches(args, rain, *, n, seed, n_frames, tag, intensity_range=None):
     """Training/validation patches, cached by their defining arguments."""
-    key = hashlib.sha256(json.dumps([args.train_files, args.train_importer, args.spacing_m, args.time_step_min,
-                                     args.patch, n, seed, n_frames, tag, str(rain.time.values[[0, -1]])]
-                                    ).encode()).hexdigest()[:12]
+    spec = [args.train_files, args.train_importer, args.spacing_m, args.time_step_min,
+            args.patch, n, seed, n_frames, tag, str(rain.time.values[[0, -1]])]
+    if intensity_range is not None:  # keys of un-augmented sets stay as they were
+        spec.append([float(v) for v in intensity_range])
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:12]
     path = Path(args.cache) / f"{tag}_{key}.npz"
     if path.exists():
         z = np.load(path)
         return z["cond"], z["rain"]
-    s = make_training_set(rain, n_samples=n, patch=args.patch, n_frames=n_frames, seed=seed)
+    s = make_training_set(rain, n_samples=n, patch=args.patch, n_frames=n_frames, seed=seed,
+                          intensity_range=intensity_range)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, cond=s.cond, rain=s.rain)
     return s.cond, s.rain
@@ -180,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     for part in (train_rain, val_rain):
         part.attrs = dict(rain.attrs)
     # patches are always cut with 3 frames (same patches for 1 and 3 frames); 1-frame keeps the last frame
-    cond, target = _patches(args, train_rain, n=args.n_samples, seed=args.seed, n_frames=3, tag="train")
+    cond, target = _patches(args, train_rain, n=args.n_samples, seed=args.seed, n_frames=3, tag="train",
+                            intensity_range=args.intensity_augment)
     vcond, vtarget = _patches(args, val_rain, n=args.n_val, seed=args.seed + 1000, n_frames=3, tag="val")
     transform = RainTransform.fit(target)  # always from the full patch set: one transform for every method
     if args.use_samples is not None:
@@ -190,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     norm = {"method": args.method, "objective": obj_name, "objective_kwargs": obj_kwargs, "n_frames": n_frames,
             "channels": ["IR_108", "IR_120", "WV_062", "WV_073", "IR_087"], "ir_scale": IR_SCALE,
             "rain_transform": {"mean": transform.mean, "std": transform.std, "zero_below": transform.zero_below},
-            "spacing_m": args.spacing_m, "time_step_min": args.time_step_min, "model_kwargs": MODEL_KWARGS}
+            "spacing_m": args.spacing_m, "time_step_min": args.time_step_min, "model_kwargs": MODEL_KWARGS,
+            "intensity_augment": args.intensity_augment}
     x1 = torch.from_numpy(transform.forward(target))[:, None]
     vx1 = torch.from_numpy(transform.forward(vtarget))[:, None]
     c, vc = torch.from_numpy(cond), torch.from_numpy(vcond)
@@ -232,3 +241,33 @@ def main(argv: list[str] | None = None) -> int:
                    "n_train_patches": int(len(c)), "n_val_patches": int(len(vc))})
     print(json.dumps({"artifact": repo_relative(final), **metrics}))
     return 0
+
+
+SMOKE_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")  # unet before residual_fm
+
+
+def smoke_test(train_files: str, out_dir: str | os.PathLike, cond: np.ndarray, *, importer: str = "knmi_hdf5",
+               methods=SMOKE_ORDER) -> dict[str, bool]:
+    """Retrain every method for one step on a few patches through :func:`main` (the command that made the
+    committed artefacts, intensity augmentation included), load each artefact back and sample ``cond``
+    (``(n, 15, y, x)``, normalised IR): proves the training path runs; it does not reproduce the committed weights.
+
+    Returns ``{method: True}`` when the prediction has the shape of ``cond`` and no negative rain.
+    """
+    import tempfile
+
+    from .seviri_eval import predict
+
+    out_dir = Path(out_dir)
+    ok = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in methods:
+            argv = ["--method", method, "--train-files", str(train_files), "--train-importer", importer,
+                    "--val-fraction", "0.5", "--n-samples", "8", "--n-val", "4", "--patch", "16", "--epochs", "1",
+                    "--max-steps", "1", "--intensity-augment", "0.5", "2", "--cache", f"{tmp}/cache",
+                    "--out", str(out_dir / method)]
+            main(argv)
+            model, objective, norm, _ = load_method(out_dir / method)
+            values, _ = predict(model, objective, norm, cond, n_members=2, n_steps=2)
+            ok[method] = bool(values.shape[-2:] == cond.shape[-2:] and (values >= 0).all())
+    return ok
