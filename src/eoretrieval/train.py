@@ -17,6 +17,7 @@ __all__ = ["TRAINERS", "main"]
 #: study name -> module with ``main(argv)``; imported lazily so that ``--help`` is fast.
 TRAINERS: dict[str, str] = {
     "nox": "eoretrieval.nox.train",
+    "nox_calibrate": "eoretrieval.nox.calibrate",
     "gmi": "eoretrieval.rain.gmi_train",
     "rain_seviri": "eoretrieval.rain.seviri_train",
 }

@@ -137,3 +137,69 @@ def test_flip_augment_turns_the_winds_with_the_grid(nox_world):
         torch.testing.assert_close(phys(conda[i, iv], "v"), v, rtol=1e-5, atol=1e-4)
     assert len(seen) >= 4   # several transforms drawn among 8 samples
     assert torch.equal(cond, make_inputs(nox_world, days, norm))   # inputs not modified in place
+
+
+def test_trailing_window_channels(nox_world):
+    """no2_7d is the mean of the observed normalised columns of the day and the 6 before; valid_7d their share;
+    a world cut to the days an estimate needs (history_days) gives the same inputs as the whole world."""
+    from eoretrieval.nox.features import WINDOW_DAYS, history_days
+
+    import pandas as pd
+
+    norm = compute_normalisation(nox_world, scale_invariant=True)
+    assert {"no2_7d", "valid_7d", "fluxdiv_7d"} <= set(norm.channels)
+    assert history_days(norm.channels) == WINDOW_DAYS - 1 == 6
+    assert history_days(["no2", "no2_prev"]) == 1 and history_days(["no2", "u"]) == 0
+    days = nox_world.time.to_index()[[3, 10, 20, 30]]
+    cond = make_inputs(nox_world, days, norm)
+    c = {ch: cond[:, norm.channels.index(ch)].numpy() for ch in ("no2", "no2_7d", "valid_7d", "fluxdiv_7d", "fluxdiv")}
+    all_days = nox_world.time.to_index()
+    full = make_inputs(nox_world, all_days, norm)
+    no2_all = full[:, norm.channels.index("no2")].numpy()      # excess / S of its own day
+    valid_all = full[:, norm.channels.index("valid")].numpy()
+    from eoretrieval.nox.features import scene_scale
+    s_all = scene_scale(nox_world, all_days, norm)
+    for k, d in enumerate(days):
+        i = all_days.get_loc(d)
+        lo = max(i - WINDOW_DAYS + 1, 0)
+        exc = no2_all[lo:i + 1] * s_all[lo:i + 1, None, None]   # back to column excess
+        n = valid_all[lo:i + 1].sum(0)
+        expect = exc.sum(0) / np.maximum(n, 1) / s_all[i]
+        np.testing.assert_allclose(c["no2_7d"][k], expect, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(c["valid_7d"][k], n / WINDOW_DAYS, rtol=1e-6)
+    assert not np.allclose(c["no2_7d"], c["no2"])      # not today's column again
+    assert not np.allclose(c["fluxdiv_7d"], c["fluxdiv"])
+    # the world cut to the estimated days and their history gives the same inputs
+    need = pd.DatetimeIndex(days)
+    for j in range(1, WINDOW_DAYS):
+        need = need.union(days - pd.Timedelta(days=j))
+    cut = nox_world.sel(time=need[need.isin(all_days)])
+    torch.testing.assert_close(make_inputs(cut, days, norm), cond, rtol=1e-5, atol=1e-6)
+    # ... but not if the history is missing
+    short = nox_world.sel(time=days.union(days - pd.Timedelta(days=1)))
+    assert not torch.allclose(make_inputs(short, days, norm), cond, rtol=1e-5, atol=1e-6)
+
+
+def test_prior_pattern_channel_carries_no_level(nox_world):
+    """With ``prior_pattern`` in place of ``prior`` a world with doubled emissions and columns gives identical inputs
+    even when its prior is not doubled (the network can no longer compare the scene with the prior's level)."""
+    channels = [c if c != "prior" else "prior_pattern" for c in DEFAULT_CHANNELS]
+    days = split_days(nox_world, "train")[7:12]
+    norm = compute_normalisation(nox_world, channels=channels, scale_invariant=True)
+    doubled = nox_world.copy()
+    doubled["emission"] = nox_world["emission"] * 2.0
+    doubled["no2_column"] = nox_world["no2_column"] * 2.0
+    a, b = make_inputs(nox_world, days, norm), make_inputs(doubled, days, norm)
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    p = norm.channels.index("prior_pattern")
+    prior = nox_world["prior_emission"].sel(time=days).values
+    np.testing.assert_allclose(a[:, p].numpy(), prior / prior.mean(axis=(1, 2), keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(a[:, p].numpy().mean(axis=(1, 2)), 1.0, rtol=1e-5)
+    # and a prior of a different level but the same map gives the same channel
+    scaled_prior = nox_world.copy()
+    scaled_prior["prior_emission"] = nox_world["prior_emission"] * 3.0
+    torch.testing.assert_close(make_inputs(scaled_prior, days, norm), a, rtol=1e-5, atol=1e-6)
+    zero = nox_world.copy()
+    zero["prior_emission"] = nox_world["prior_emission"] * 0.0
+    with pytest.raises(DataError, match="prior_emission"):
+        make_inputs(zero, days, norm)

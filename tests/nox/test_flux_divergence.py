@@ -82,3 +82,20 @@ def test_bad_input_raises_dataerror():
     with pytest.raises(DataError, match=r"no2_column: no observed cell on 2020-01-01"):
         flux_divergence(empty, u, v, tau)
     assert np.isnan(flux_divergence(empty, u, v, tau, on_empty="nan").values).all()
+
+
+def test_trailing_mean_is_the_mean_over_the_defined_days_of_the_window(nox_world):
+    from eoretrieval.nox.flux_divergence import flux_divergence_trailing, flux_divergence_world
+
+    days = nox_world.time.to_index()[[0, 5, 12, 30]]
+    mean, today = flux_divergence_trailing(nox_world, days, window=4, return_daily=True)
+    every = flux_divergence_world(nox_world, nox_world.time.to_index())
+    xr.testing.assert_allclose(today, every.sel(time=days))
+    for d in days:
+        win = every.sel(time=slice(d - pd.Timedelta(days=3), d))
+        expect = win.sum("time", skipna=True) / win.notnull().sum("time").clip(min=1)
+        np.testing.assert_allclose(mean.sel(time=d).values, expect.values, rtol=1e-4, atol=1e-15)  # float32 FD
+    assert mean.attrs["window_days"] == 4 and mean.attrs["units"] == every.attrs["units"]
+    assert not np.allclose(mean.isel(time=-1), today.isel(time=-1))   # a week smooths the day
+    # the first day has no history: its mean is the day itself
+    np.testing.assert_allclose(mean.isel(time=0).values, np.nan_to_num(today.isel(time=0).values), rtol=1e-4)

@@ -28,9 +28,9 @@ import xarray as xr
 from eoretrieval.errors import DataError
 from eoretrieval.nox._fields import smooth_fields
 from eoretrieval.nox.inventory import _region_masks, regions_of
-from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, anomaly_coherence, critical_inflation,
-                                  evaluation_days, fit_inflation, inflate, load_world_files, scale_scores,
-                                  scale_views, shuffled_observations, vae_scores)
+from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, amf_bias_diagnostic, anomaly_coherence,
+                                  critical_inflation, evaluation_days, fit_inflation, inflate, load_world_files,
+                                  scale_scores, scale_views, shuffled_observations, vae_scores)
 from eoretrieval.verify import interval_coverage
 
 UNITS = "mol m-2 s-1"
@@ -195,6 +195,26 @@ def test_scale_scores_ten_percent_high(truth_two_years):
     # the 1-degree monthly RMSE is linear in the error too
     sc2 = scale_scores((1.2 * truth).assign_attrs(units=UNITS), truth, regions)
     assert sc2["deg1_monthly"]["rmse"] == pytest.approx(2 * sc["deg1_monthly"]["rmse"], rel=1e-9)
+
+
+def test_amf_bias_diagnostic(truth_two_years):
+    truth = truth_two_years
+    # an estimate carrying a +8 % column bias and a 2 % error of its own that changes sign every month
+    months = truth["time"].dt.month.values
+    own = xr.DataArray(np.where(months % 2 == 0, 1.02, 0.98), dims="time", coords={"time": truth["time"]})
+    pred = (truth * 1.08 * own).assign_attrs(units=UNITS)
+    d = amf_bias_diagnostic(pred, truth, 0.08)
+    assert d["amf_bias"] == 0.08
+    assert d["total_abs_rel_err_bias_removed"] == pytest.approx(0.02, rel=1e-6)
+    assert d["total_abs_rel_err"] == pytest.approx(np.mean(np.abs(1.08 * np.array([0.98, 1.02]) - 1)), rel=0.05)
+    assert d["total_signed_rel_err"] > 0.05
+    # the wrong bias does not remove the error
+    assert amf_bias_diagnostic(pred, truth, -0.08)["total_abs_rel_err_bias_removed"] > 0.1
+    # the level against a reference map: a reference at half the truth's mean gives 2
+    ref = (0.5 * truth.mean("time")).assign_attrs(units=UNITS)
+    assert amf_bias_diagnostic(pred, truth, 0.08, reference=ref)["level_vs_reference"] == pytest.approx(2.0, rel=0.02)
+    with pytest.raises(DataError, match="reference"):
+        amf_bias_diagnostic(pred, truth, 0.08, reference=0.0 * ref)
 
 
 def test_scale_scores_regional_trend(truth_two_years):

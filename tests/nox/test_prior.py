@@ -19,7 +19,8 @@ def world():
 
 
 def test_registry():
-    assert list_baselines() == ["column_scaling", "flux_divergence", "memorisation", "prior", "variational"]
+    assert list_baselines() == ["column_scaling", "flux_divergence", "flux_divergence_7d", "memorisation", "prior",
+                                "variational"]
     for name in list_baselines():
         assert callable(get_baseline(name.upper()))
     with pytest.raises(ValueError, match=r"unknown baseline 'unet'; valid baselines: \['column_scaling'"):

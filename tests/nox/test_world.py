@@ -100,7 +100,7 @@ def test_worlds_not_dates_are_split():
     roles = list(WORLD_SEEDS.values())
     seeds = [s for r in roles for s in r]
     assert len(seeds) == len(set(seeds)), "training, validation, test and shifted worlds must not share a seed"
-    assert len(WORLD_SEEDS["test"]) >= 5
+    assert len(WORLD_SEEDS["test"]) >= 5 and len(WORLD_SEEDS["calibration"]) >= 10
     ci = NOX_PROFILES["ci"]
     assert ci.shape == (64, 64) and all(n % 16 == 0 for n in NOX_PROFILES["paper"].shape)
 

@@ -7,11 +7,12 @@ import pandas as pd
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from eoretrieval.conventions import TIME
 from eoretrieval.errors import DataError
 from eoretrieval.io.checks import require_units
 from eoretrieval.nox.world import split_days
 
-__all__ = ["check_units", "check_dims", "select_days", "fill_gaps", "emission_array"]
+__all__ = ["check_units", "check_dims", "select_days", "fill_gaps", "emission_array", "trailing_mean"]
 
 
 def check_units(da: xr.DataArray, name: str, expected: str) -> None:
@@ -87,3 +88,23 @@ def emission_array(values: np.ndarray, like: xr.DataArray, *, long_name: str, **
     return xr.DataArray(values.astype(np.float32), dims=("time", "lat", "lon"),
                         coords={k: like[k] for k in ("time", "lat", "lon")},
                         attrs={"units": "mol m-2 s-1", "long_name": long_name, **attrs})
+
+
+def trailing_mean(da: xr.DataArray, valid: xr.DataArray, days, window: int):
+    """Mean of ``da`` over the valid days among each day of ``days`` and the ``window - 1`` calendar days before
+    it (days absent from ``da`` count as unobserved), and the fraction of those ``window`` days observed."""
+    da, valid = da.transpose(TIME, ...), valid.transpose(TIME, ...)
+    t = pd.DatetimeIndex(da[TIME].values)
+    full = pd.date_range(t.min(), t.max(), freq="D")
+    v = valid.reindex({TIME: full}, fill_value=False).values.astype(bool)
+    x = np.where(v, np.nan_to_num(da.reindex({TIME: full}).values.astype(np.float64)), 0.0)
+    days = pd.DatetimeIndex(days)
+    k = full.get_indexer(days)   # trailing sums from cumulative sums: sum(t-window+1..t) = C[t+1] - C[t+1-window]
+    cx = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(x, axis=0)])
+    cv = np.concatenate([np.zeros((1,) + x.shape[1:]), np.cumsum(v, axis=0, dtype=np.float64)])
+    lo = np.maximum(k + 1 - window, 0)
+    num, cnt = cx[k + 1] - cx[lo], cv[k + 1] - cv[lo]
+    coords = {TIME: days, **{d: da[d] for d in da.dims[1:]}}
+    mean = xr.DataArray(num / np.maximum(cnt, 1.0), dims=da.dims, coords=coords)
+    frac = xr.DataArray(cnt / window, dims=da.dims, coords=coords)
+    return mean, frac

@@ -60,7 +60,8 @@ def area_weights(da: xr.DataArray) -> xr.DataArray:
 
 @torch.no_grad()
 def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days, norm: Normalisation, *,
-                      n_samples: int = 1, seed: int = 0, batch_size: int = 32, device: str = "cpu") -> xr.DataArray:
+                      n_samples: int = 1, seed: int = 0, batch_size: int = 32, device: str = "cpu",
+                      inputs: torch.Tensor | None = None, deterministic: bool = False) -> xr.DataArray:
     """Emission maps estimated by a trained network for ``days`` of ``world``.
 
     Parameters
@@ -77,6 +78,13 @@ def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days
         Ensemble members for a generative model (ignored by a deterministic one).
     seed : int
         Seed of the sampling.
+    batch_size, device
+        Days per network call; torch device.
+    inputs : torch.Tensor, optional
+        The network inputs of ``days`` if already made by :func:`~eoretrieval.nox.features.make_inputs`
+        (training keeps them in memory); made from ``world`` otherwise.
+    deterministic : bool
+        Call the network itself (the cVAE: its decoder at the prior-mean latent) instead of sampling.
 
     Returns
     -------
@@ -86,12 +94,18 @@ def predict_emissions(model: torch.nn.Module, objective, world: xr.Dataset, days
     """
     days = pd.DatetimeIndex(days)
     model.eval().to(device)
-    cond = make_inputs(world, days, norm)
+    cond = make_inputs(world, days, norm) if inputs is None else inputs
+    if len(cond) != len(days):
+        raise ValueError(f"inputs hold {len(cond)} days, but {len(days)} days were asked for")
     gen = torch.Generator(device=device).manual_seed(seed)
     parts = []
-    for start in range(0, len(days), batch_size):
-        c = cond[start:start + batch_size].to(device)
-        parts.append(objective.sample(model, c, n_samples=n_samples, generator=gen).cpu())
+    with torch.no_grad():
+        for start in range(0, len(days), batch_size):
+            c = cond[start:start + batch_size].to(device)
+            if deterministic:
+                parts.append(model(c)[None].cpu())
+            else:
+                parts.append(objective.sample(model, c, n_samples=n_samples, generator=gen).cpu())
     y = torch.cat(parts, dim=1)
     template = world["no2_column"].sel({TIME: days})
     out = decode_targets(y if y.shape[0] > 1 else y[0], norm, template, scale=scene_scale(world, days, norm))

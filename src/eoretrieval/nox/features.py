@@ -4,7 +4,10 @@ Inputs (channels of ``cond``, ``(time, channel, lat, lon)``) are built from what
 the TROPOMI-like NO2 column (gaps filled with 0 after normalisation) and its validity mask, the previous
 day's column and mask, the winds ``u``, ``v``, the NOx lifetime proxy, and optionally the prior emission
 inventory, the flux-divergence estimate of the day (:func:`~eoretrieval.nox.flux_divergence.flux_divergence_world`)
-and the calendar (day of year, weekend). The target ``x1`` is the emission map, scaled
+and the calendar (day of year, weekend). The ``*_7d`` channels are trailing means over the day and the
+:data:`WINDOW_DAYS` - 1 days before it (what an operational system has at the end of a day): the column over
+its observed days, the fraction of days observed, and the flux divergence; emissions persist from day to
+day, so a week of observations pins down a world's sources better than one cloudy, noisy day. The target ``x1`` is the emission map, scaled
 (``"linear"``) or compressed (``"asinh"``). Normalisation statistics are computed on the TRAINING worlds'
 days only and saved as JSON next to the weights.
 
@@ -16,11 +19,16 @@ level: each day's scene scale :math:`S = \\kappa\\,\\overline{(\\mathrm{NO_2} - 
 excess over the cells observed that day or the day before, times a constant :math:`\\kappa` in s-1 fitted on
 the training days so that :math:`S` is in emission units) divides the NO2 channels, the flux-divergence
 channel, the prior channel and the target; the predicted pattern is multiplied back by :math:`S`. The level
-of the estimate then comes from the observed columns of that day, never from the training climatology, and
-a trend or a lockdown in a test world is inherited from the observations.
+of the estimate then comes from the observed columns of that day, and a trend or a lockdown in a test world is
+inherited from the observations. One channel can still carry a level: ``prior`` divided by :math:`S` is large
+where the observed scene is weak against the prior, and a network trained on many worlds learns to pull its
+estimate toward the prior's level (shrinkage: measured on study 1's test worlds, the monthly-total ratio of a
+network with this channel fell with the world's level relative to the training worlds). The ``prior_pattern``
+channel (the prior map over its own domain mean each day) gives where sources are without how much.
 
-Public names: :data:`DEFAULT_CHANNELS`, :func:`compute_normalisation`, :func:`make_inputs`, :func:`make_targets`,
-:func:`decode_targets`, :func:`scene_scale`, :class:`ScaleAugment`, :class:`FlipAugment`.
+Public names: :data:`DEFAULT_CHANNELS`, :data:`WINDOW_DAYS`, :func:`history_days`, :func:`compute_normalisation`,
+:func:`make_inputs`, :func:`make_targets`, :func:`decode_targets`, :func:`scene_scale`, :class:`ScaleAugment`,
+:class:`FlipAugment`.
 
 The statistics are a generic :class:`~eoretrieval.nets.normalisation.Normalisation`.
 """
@@ -35,23 +43,36 @@ import xarray as xr
 from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
 from ..nets.normalisation import Normalisation
+from ._common import trailing_mean
 from .world import split_days
 
-__all__ = ["DEFAULT_CHANNELS", "ALL_CHANNELS", "compute_normalisation", "scene_scale",
+__all__ = ["DEFAULT_CHANNELS", "ALL_CHANNELS", "WINDOW_DAYS", "history_days", "compute_normalisation",
+           "scene_scale",
            "make_inputs", "make_targets", "decode_targets", "REQUIRED_VARIABLES", "ScaleAugment", "FlipAugment"]
 
 #: Every input channel this module knows how to build.
 ALL_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior", "fluxdiv",
-                "doy_sin", "doy_cos", "weekend")
+                "doy_sin", "doy_cos", "weekend", "no2_7d", "valid_7d", "fluxdiv_7d", "prior_pattern")
+#: Length of the trailing window of the ``*_7d`` channels (the day itself and the days before it).
+WINDOW_DAYS = 7
 #: Default input channels.
 DEFAULT_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetime", "prior", "fluxdiv",
-                    "doy_sin", "doy_cos", "weekend")
+                    "doy_sin", "doy_cos", "weekend", "no2_7d", "valid_7d", "fluxdiv_7d")
 #: Variables a world must hold for :func:`make_inputs` and :func:`make_targets`.
 REQUIRED_VARIABLES = ("emission", "no2_column", "valid", "u", "v", "lifetime")
 
 # channel -> world variable whose mean/std normalise it (None: not normalised)
-_SOURCE = {"no2": "no2_column", "no2_prev": "no2_column", "u": "u", "v": "v", "lifetime": "lifetime",
-           "prior": "prior_emission", "fluxdiv": "prior_emission"}
+_SOURCE = {"no2": "no2_column", "no2_prev": "no2_column", "no2_7d": "no2_column", "u": "u", "v": "v",
+           "lifetime": "lifetime", "prior": "prior_emission", "fluxdiv": "prior_emission",
+           "fluxdiv_7d": "prior_emission"}
+
+
+def history_days(channels) -> int:
+    """How many days before an estimated day its inputs need (0, 1 for ``*_prev``, ``WINDOW_DAYS - 1`` for ``*_7d``)."""
+    channels = list(channels)
+    if any(c.endswith("_7d") for c in channels):
+        return WINDOW_DAYS - 1
+    return 1 if any(c.endswith("_prev") for c in channels) else 0
 
 
 def _background(world: xr.Dataset) -> float:
@@ -86,10 +107,18 @@ def scene_scale(world: xr.Dataset, days, norm: Normalisation) -> np.ndarray:
     return kappa * np.maximum(_raw_scale(world, days), 0.05 * median)
 
 
-def _fluxdiv(world: xr.Dataset, days) -> np.ndarray:
-    from .flux_divergence import flux_divergence_world
+def _fluxdiv_fields(world: xr.Dataset, days, *, window: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The flux divergence of ``days`` and (``window``) its trailing :data:`WINDOW_DAYS`-day mean, from one
+    computation over the days needed (:func:`~eoretrieval.nox.flux_divergence.flux_divergence_trailing`)."""
+    from .flux_divergence import flux_divergence_trailing, flux_divergence_world
 
-    return np.nan_to_num(flux_divergence_world(world, pd.DatetimeIndex(days)).values.astype(np.float64))
+    def arr(da):
+        return np.nan_to_num(da.transpose(TIME, LAT, LON).values.astype(np.float64))
+
+    if not window:
+        return arr(flux_divergence_world(world, pd.DatetimeIndex(days))), None
+    mean, today = flux_divergence_trailing(world, days, window=WINDOW_DAYS, return_daily=True)
+    return arr(today), arr(mean)
 
 
 def _check(world: xr.Dataset, names) -> None:
@@ -132,7 +161,7 @@ def compute_normalisation(worlds, *, days=None, channels=DEFAULT_CHANNELS, targe
     emis, kappas, excess, first, last = [], [], [], [], []
     for world in worlds:
         _check(world, REQUIRED_VARIABLES)
-        if "prior" in channels or "fluxdiv" in channels:
+        if {"prior", "fluxdiv", "fluxdiv_7d", "prior_pattern"} & set(channels):
             _check(world, ("prior_emission",))
         wd = split_days(world, "train") if days is None else pd.DatetimeIndex(days)
         first.append(wd.min())
@@ -171,7 +200,7 @@ def compute_normalisation(worlds, *, days=None, channels=DEFAULT_CHANNELS, targe
             wd = split_days(world, "train") if days is None else pd.DatetimeIndex(days)
             emis[i] = emis[i] / scene_scale(world, wd, norm)[:, None, None]
     e = np.concatenate([x.ravel() for x in emis])
-    if "prior" in channels or "fluxdiv" in channels:   # same scale as the target, no offset
+    if {"prior", "fluxdiv", "fluxdiv_7d"} & set(channels):   # same scale as the target, no offset
         offset["prior_emission"], scale["prior_emission"] = 0.0, float(np.std(e)) or 1.0
     norm.target_scale = (float(np.std(e)) if target_transform == "linear" else float(np.percentile(e, 90))) or 1.0
     return norm
@@ -211,19 +240,34 @@ def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     built["valid"] = valid.astype(np.float64)
     built["no2_prev"] = no2n.shift({TIME: 1}, fill_value=0.0)
     built["valid_prev"] = built["valid"].shift({TIME: 1}, fill_value=0.0)
+    if "no2_7d" in norm.channels or "valid_7d" in norm.channels:
+        mean7, frac7 = trailing_mean(no2n, valid, days, WINDOW_DAYS)
+        built["no2_7d"], built["valid_7d"] = mean7.reindex({TIME: world[TIME]}), frac7.reindex({TIME: world[TIME]})
     arrays = []
     for ch in norm.channels:
         if ch in built:
             arr = built[ch].sel({TIME: days}).values
-            if invariant and ch in ("no2", "no2_prev"):
+            if invariant and ch in ("no2", "no2_prev", "no2_7d"):
                 arr = arr / s_all.sel({TIME: days}).values[:, None, None]
         elif ch in ("u", "v", "lifetime"):
             arr = normed(ch, _field(world, ch).sel({TIME: days})).values
-        elif ch in ("prior", "fluxdiv"):
+        elif ch in ("prior", "fluxdiv", "fluxdiv_7d"):
             _check(world, ("prior_emission",))
-            raw = (_field(world, "prior_emission").sel({TIME: days}).values if ch == "prior"
-                   else _fluxdiv(world, days))
+            if ch == "prior":
+                raw = _field(world, "prior_emission").sel({TIME: days}).values
+            else:
+                if "fd" not in built:
+                    built["fd"] = _fluxdiv_fields(world, days, window="fluxdiv_7d" in norm.channels)
+                raw = built["fd"][0] if ch == "fluxdiv" else built["fd"][1]
             arr = raw / S[:, None, None] / norm.scale["prior_emission"]
+        elif ch == "prior_pattern":   # the prior's map over its own domain mean: where, never how much
+            _check(world, ("prior_emission",))
+            raw = _field(world, "prior_emission").sel({TIME: days}).values.astype(np.float64)
+            level = np.nanmean(raw, axis=(1, 2))
+            if not (np.isfinite(level).all() and (level > 0).all()):
+                raise DataError("NOx world: variable 'prior_emission' has a day with no positive mean; expected a "
+                                "positive prior map every day")
+            arr = raw / level[:, None, None]
         elif ch in ("doy_sin", "doy_cos", "weekend"):
             doy = days.day_of_year.values / 365.25 * 2 * np.pi
             per_day = {"doy_sin": np.sin(doy), "doy_cos": np.cos(doy),
@@ -302,9 +346,11 @@ class ScaleAugment:
 
     def __init__(self, norm: Normalisation, *, low: float = 0.7, high: float = 1.3, background: float = 0.0) -> None:
         self.norm, self.low, self.high, self.background = norm, low, high, background
-        self._no2 = [norm.channels.index(c) for c in ("no2", "no2_prev") if c in norm.channels]
-        self._valid = [norm.channels.index(c) for c in ("valid", "valid_prev") if c in norm.channels]
-        self._linear = [norm.channels.index(c) for c in ("fluxdiv",) if c in norm.channels]
+        pairs = [(c, v) for c, v in (("no2", "valid"), ("no2_prev", "valid_prev"), ("no2_7d", "valid_7d"))
+                 if c in norm.channels and v in norm.channels]
+        self._no2 = [norm.channels.index(c) for c, _ in pairs]
+        self._valid = [norm.channels.index(v) for _, v in pairs]
+        self._linear = [norm.channels.index(c) for c in ("fluxdiv", "fluxdiv_7d") if c in norm.channels]
 
     def __call__(self, x1: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None):
         s = self.low + (self.high - self.low) * torch.rand(len(x1), 1, 1, generator=generator)
@@ -313,7 +359,7 @@ class ScaleAugment:
         b = (self.background - off) / sc          # background in normalised units
         for ch, vch in zip(self._no2, self._valid):
             scaled = b + s * (cond[:, ch] - b)
-            cond[:, ch] = torch.where(cond[:, vch] > 0.5, scaled, cond[:, ch])
+            cond[:, ch] = torch.where(cond[:, vch] > 0, scaled, cond[:, ch])   # valid_7d: a fraction
         for ch in self._linear:   # flux divergence is linear in the column excess
             cond[:, ch] = s * cond[:, ch]
         if self.norm.target_transform == "asinh":

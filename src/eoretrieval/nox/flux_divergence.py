@@ -20,7 +20,7 @@ be smoothed (``smooth_sigma``) and optionally masked to the observed cells (``ma
 Single-day estimates are noisy: :cite:`beirle2019` average over many days; here each day is a
 separate estimate so that all methods are compared on the same daily maps.
 
-Public names: :func:`flux_divergence`, :func:`flux_divergence_world`.
+Public names: :func:`flux_divergence`, :func:`flux_divergence_world`, :func:`flux_divergence_trailing`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
-from eoretrieval.nox._common import check_dims, check_units, emission_array, fill_gaps, select_days
+from eoretrieval.nox._common import check_dims, check_units, emission_array, fill_gaps, select_days, \
+    trailing_mean
 from eoretrieval.errors import DataError
 
-__all__ = ["flux_divergence", "flux_divergence_world"]
+__all__ = ["flux_divergence", "flux_divergence_world", "flux_divergence_trailing"]
 
 _R = 6.371e6
 
@@ -150,3 +151,27 @@ def flux_divergence_world(world: xr.Dataset, days=None, *, no2_nox_ratio: float 
     kwargs.setdefault("on_empty", "nan")
     return flux_divergence(w["no2_column"], w["u"], w["v"], w["lifetime"], no2_nox_ratio=no2_nox_ratio,
                            background=background, **kwargs)
+
+
+def flux_divergence_trailing(world: xr.Dataset, days=None, *, window: int = 7, return_daily: bool = False, **kwargs):
+    """Trailing ``window``-day mean of the flux divergence: for each of ``days``, the mean of
+    :func:`flux_divergence_world` over that day and the ``window - 1`` days before it where it is defined.
+
+    The temporal averaging Beirle et al. apply, made causal (only past days) so that it uses the same observations
+    as the networks' ``*_7d`` inputs: the equal-information flux-divergence baseline of a daily estimate.
+
+    Returns the mean (``(time, lat, lon)`` on ``days``), and with ``return_daily`` also the day's own flux
+    divergence (one computation serves both).
+    """
+    import pandas as pd
+
+    have = pd.DatetimeIndex(world["time"].values)
+    days = pd.DatetimeIndex(select_days(world, days)["time"].values)
+    need = days
+    for k in range(1, int(window)):
+        need = need.union(days - pd.Timedelta(days=k))
+    fd = flux_divergence_world(world, need[need.isin(have)], **kwargs)
+    mean, _ = trailing_mean(fd, fd.notnull(), days, window)
+    mean = mean.transpose(*fd.dims).rename(fd.name).assign_attrs(
+        fd.attrs, long_name=f"{window}-day trailing mean of the flux divergence", window_days=int(window))
+    return (mean, fd.sel(time=days)) if return_daily else mean

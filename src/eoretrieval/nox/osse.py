@@ -7,6 +7,8 @@ Methods (all given the same observations, winds and lifetimes; see :func:`estima
 - ``smaat_unet`` and ``vae`` (ensemble mean): the committed networks (:mod:`eoretrieval.nox.train`);
 - ``flux_divergence``: :func:`~eoretrieval.nox.flux_divergence.flux_divergence_world` (days without any
   observation take the method's own period mean, as Beirle et al. average over time);
+- ``flux_divergence_7d``: its trailing 7-day mean (:func:`~eoretrieval.nox.flux_divergence.flux_divergence_trailing`),
+  the same week of observations the networks' ``*_7d`` inputs hold: equal information at the daily scale;
 - ``variational``: :func:`~eoretrieval.nox.variational.variational_inversion` cycling its own analyses (never the
   true state), with the prior error estimated on the training worlds, on a subset of days (it is ~300x slower);
 - ``prior``: the world generator's mean inventory (:func:`~eoretrieval.nox.inventory.expected_inventory`);
@@ -18,13 +20,14 @@ sources, integrated over 5×5 cells around each (Beirle et al.'s source-integrat
 monthly domain totals; the trend of each region's total between the first and the second year.
 
 Uncertainty of the cVAE (:func:`fit_inflation`, :func:`vae_scores`): the latent's ensemble is inflated around
-its mean by one factor per scale, fitted on the validation worlds at training time; coverage and spread-skill
-are then measured on the test worlds.
+its mean by one factor per scale, fitted on the calibration worlds (:mod:`eoretrieval.nox.calibrate`; never the
+test worlds); coverage and spread-skill are then measured on the test worlds.
 
 Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`estimate_world`,
-:func:`scale_scores`, :func:`scale_views`, :func:`critical_inflation`, :func:`fit_inflation`, :func:`inflate`,
-:func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`, :func:`evaluation_days`,
-:func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`, :func:`load_world_files`.
+:func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
+:func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
+:func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
+:func:`load_world_files`.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scor
            "load_world_files", "WORLD_VARIABLES"]
 
 #: The methods of the study, in table order.
-METHODS = ("smaat_unet", "vae", "flux_divergence", "variational", "prior", "memorisation")
+METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
 #: The scales at which the cVAE's intervals are calibrated and scored.
 SCALES = ("cell", "deg1", "total")
 
@@ -157,6 +160,9 @@ def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_me
     est["vae"] = ens.mean(MEMBER).assign_attrs(ens.attrs)
     fd, timing["flux_divergence_s_per_day"] = timed(lambda: get_baseline("flux_divergence")(world, days), n_days=n)
     est["flux_divergence"] = fd.fillna(fd.mean(TIME)).fillna(0.0).assign_attrs(fd.attrs)
+    fd7, timing["flux_divergence_7d_s_per_day"] = timed(lambda: get_baseline("flux_divergence_7d")(world, days),
+                                                        n_days=n)
+    est["flux_divergence_7d"] = fd7.fillna(fd7.mean(TIME)).fillna(0.0).assign_attrs(fd7.attrs)
     est["prior"] = get_baseline("prior")(world, days)
     est["memorisation"] = _memorised(nets.memorisation, world["emission"].sel({TIME: days}))
     if len(var_days):
@@ -216,6 +222,41 @@ def scale_scores(pred: xr.DataArray, truth: xr.DataArray, regions: dict, *, n_to
     tp, tt = trend_by_region(pred, regions), trend_by_region(truth, regions)
     out["trend_abs_err_pp"] = float(np.mean([abs(tp[r] - tt[r]) for r in tt]))
     out["trend_pct"] = tp
+    return out
+
+
+def amf_bias_diagnostic(pred: xr.DataArray, truth: xr.DataArray, amf_bias: float, *,
+                        reference: xr.DataArray | None = None) -> dict:
+    """How much of an estimate's monthly domain-total error is the world's systematic air-mass-factor bias.
+
+    Every world multiplies all its columns by ``1 + amf_bias`` (:mod:`eoretrieval.nox.tropomi_operator`); no method
+    is told the bias. An estimate linear in the column excess (the scale-invariant networks, flux divergence)
+    carries it into its totals. This diagnostic divides the estimate by ``1 + amf_bias`` (an oracle: it knows the
+    bias, which no method does) and scores the monthly domain totals again; it is reported beside the honest
+    score, never in place of it.
+
+    With ``reference`` (a (lat, lon) map in the units of ``truth``, e.g. the training worlds' mean map) the
+    world's level is also returned, as its mean domain total over the reference's: an estimate that is pulled toward
+    the levels it was trained on has a total ratio that falls as this level rises.
+
+    Returns
+    -------
+    dict
+        ``amf_bias``; ``total_signed_rel_err`` (mean of estimate/truth − 1 over the months);
+        ``total_abs_rel_err``; ``total_abs_rel_err_bias_removed`` (the same after dividing by ``1 + amf_bias``);
+        with ``reference``, ``level_vs_reference``.
+    """
+    pred = pred.sel({TIME: truth[TIME]})
+    mt, mp = _monthly_totals(truth).dropna(TIME), _monthly_totals(pred).dropna(TIME)
+    r = (mp / mt).values
+    out = {"amf_bias": float(amf_bias), "total_signed_rel_err": float(np.mean(r - 1.0)),
+           "total_abs_rel_err": float(np.mean(np.abs(r - 1.0))),
+           "total_abs_rel_err_bias_removed": float(np.mean(np.abs(r / (1.0 + amf_bias) - 1.0)))}
+    if reference is not None:
+        ref_total = float((reference * cell_area(reference)).sum((LAT, LON)))
+        if not ref_total > 0:
+            raise DataError("reference map: its domain total is not positive; expected a mean emission map")
+        out["level_vs_reference"] = float(mt.mean()) / ref_total
     return out
 
 

@@ -15,9 +15,10 @@ from .world import NOX_PROFILES
 
 __all__ = ["NoxEvalProfile", "NOX_EVAL_PROFILES", "NOX_PROFILES", "WORLD_SEEDS"]
 
-#: World seeds per role: training, validation (early stopping, cVAE calibration), test, shifted domain.
-WORLD_SEEDS = {"train": tuple(range(100, 140)), "val": (200, 201), "test": (300, 301, 302, 303, 304),
-               "shifted": (400,)}
+#: World seeds per role: training, validation (early stopping), calibration (the cVAE's spread inflation,
+#: :mod:`eoretrieval.nox.calibrate`), test, shifted domain.
+WORLD_SEEDS = {"train": tuple(range(100, 140)), "val": (200, 201), "calibration": tuple(range(210, 220)),
+               "test": (300, 301, 302, 303, 304), "shifted": (400,)}
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class Study2Config:
     n_draws: int = 50  #: weather draws per day in the normalisation
     n_boot: int = 1000  #: bootstrap replicates
     max_iter: int = 300  #: boosting iterations
-    roundtrip_days: int = 6  #: evaluated days of the round trip (each with its previous day)
+    roundtrip_days: int = 24  #: evaluated days of the round trip (each with the days its inputs need)
     n_sub: int = 5  #: sub-pixels per side in the oversampling
 
 
@@ -55,13 +55,22 @@ def study1_api() -> dict:
             "predict": predict_emissions, "score": score, "flux_divergence": flux_divergence_world}
 
 
-def roundtrip_days(world: xr.Dataset, n: int, *, split: str = "test") -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
-    """``n`` evenly spaced days of a split, and the sorted union of those days and the day before each."""
+def roundtrip_days(world: xr.Dataset, n: int, *, split: str = "test", history: int = 1,
+                   block: int = 1) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """``n`` days of a split in evenly spaced runs of ``block`` consecutive days, and the sorted union of those
+    days and the ``history`` days before each (the days the network's inputs need, see
+    :func:`~eoretrieval.nox.features.history_days`)."""
     days = study1_api()["split_days"](world, split)
-    idx = np.unique(np.linspace(1, len(days) - 1, n).round().astype(int))
-    chosen = days[idx]
-    with_prev = chosen.union(chosen - pd.Timedelta(days=1))
-    return chosen, with_prev
+    days = days[days >= pd.Timestamp(world["time"].values[0]) + pd.Timedelta(days=history)]   # history inside
+    block = max(int(block), 1)
+    n_blocks = int(np.ceil(n / block))
+    starts = np.unique(np.linspace(0, max(len(days) - block, 0), n_blocks).round().astype(int))
+    idx = np.unique(np.concatenate([starts + b for b in range(block)]))
+    chosen = days[idx[idx < len(days)][:n]]
+    with_history = chosen
+    for k in range(1, history + 1):
+        with_history = with_history.union(chosen - pd.Timedelta(days=k))
+    return chosen, with_history
 
 
 def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.PathLike, *, n_days: int,
@@ -77,7 +86,8 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
     folder : path-like
         Where the L2 files are written (when ``tropomi_files`` is None).
     n_days : int
-        Evaluated days (test split), each with its previous day (the network's ``no2_prev`` input).
+        Evaluated days (test split), each with the days before it that the network's inputs need (the previous
+        day for ``no2_prev``, a week for the ``*_7d`` channels; then in runs of 3 consecutive days).
     tropomi_files : glob or list, optional
         Use these L2 files instead of writing them (they must cover the days).
     scheduler
@@ -89,11 +99,14 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
         ``scores`` (``roundtrip``/``study1`` × ``network``/``flux_divergence``, each a dict of study-1 scores),
         ``grid`` (the oversampled Dataset), ``estimates`` (DataArrays), ``days``, ``files``.
     """
+    from .features import history_days
     from .oversample import oversample_daily
     from .tropomi_l2 import write_world_orbits
 
     api = study1_api()
-    days, with_prev = roundtrip_days(world, n_days)
+    model, objective, norm, manifest = api["load_artifact"](artifact, device=device)
+    history = history_days(norm.channels)
+    days, with_prev = roundtrip_days(world, n_days, history=history, block=3 if history > 1 else 1)
     sub = world.sel(time=with_prev).load()
     if tropomi_files is None:
         files = write_world_orbits(sub, with_prev, Path(folder), seed=seed)
@@ -106,7 +119,6 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
     rt_world = sub.copy()
     rt_world["no2_column"] = grid["no2_column"].astype(np.float32).assign_attrs(sub["no2_column"].attrs)
     rt_world["valid"] = grid["valid"].astype(np.uint8)
-    model, objective, norm, manifest = api["load_artifact"](artifact, device=device)
     truth = world["emission"].sel(time=days)
     est = {
         ("roundtrip", "network"): api["predict"](model, objective, rt_world, days, norm, device=device),

@@ -14,8 +14,8 @@ Example::
 
 Public names: :func:`main`, :func:`build_parser`, :func:`build_world`, :func:`load_artifact`,
 :func:`validation_metrics`, and the steps of :func:`main`: :func:`training_days`, :func:`prepare_data`,
-:func:`build_model`, :func:`build_augment`, :func:`score_validation`, :func:`calibrate_vae`,
-:func:`smoke_test`.
+:func:`build_model`, :func:`build_augment`, :func:`score_validation`, :func:`calibrate_vae` (with
+:func:`critical_inflations`), :func:`smoke_test`.
 """
 
 from __future__ import annotations
@@ -36,14 +36,14 @@ from ..conventions import LAT, LON, TIME
 from ..errors import DataError
 from ..nets import get_model, get_objective
 from ..nets.normalisation import Normalisation
-from .features import DEFAULT_CHANNELS, FlipAugment, ScaleAugment, compute_normalisation, decode_targets, \
-    make_inputs, make_targets
+from .features import DEFAULT_CHANNELS, FlipAugment, ScaleAugment, compute_normalisation, make_inputs, \
+    make_targets
 from .world import split_days
 from ..nets.train import resolve_device, train
 
 __all__ = ["main", "build_parser", "build_world", "load_artifact", "validation_metrics", "OBJECTIVE_OF",
            "training_days", "prepare_data", "build_model", "build_augment", "score_validation", "calibrate_vae",
-           "smoke_test"]
+           "critical_inflations", "smoke_test"]
 
 #: model name -> objective name
 OBJECTIVE_OF = {"smaat_unet": "regression", "vae": "elbo"}
@@ -225,21 +225,14 @@ def build_augment(args: argparse.Namespace, world: xr.Dataset, norm: Normalisati
 
 
 def _predict(model, objective, model_name, world, days, inputs, norm, *, n_samples=1, seed=0):
-    """Decoded estimate (time, lat, lon) or ensemble (member, time, lat, lon) for ``days`` of ``world``."""
-    from .features import scene_scale
+    """:func:`~eoretrieval.nox.evaluate.predict_emissions` on inputs already in memory, with the truth:
+    ``(estimate, truth)``; the SmaAt-UNet and a single cVAE call are deterministic (decoder mean)."""
+    from .evaluate import predict_emissions
 
-    gen = torch.Generator().manual_seed(seed)
-    parts = []
-    with torch.no_grad():
-        for i in range(0, len(inputs), 64):
-            c = inputs[i:i + 64]
-            if model_name == "smaat_unet" or n_samples == 1:
-                parts.append(model(c)[None])
-            else:
-                parts.append(objective.sample(model, c, n_samples=n_samples, generator=gen, pixel_noise=False))
-    y = torch.cat(parts, dim=1)
     truth = world["emission"].sel({TIME: days}).transpose(TIME, LAT, LON)
-    return decode_targets(y if n_samples > 1 else y[0], norm, truth, scale=scene_scale(world, days, norm)), truth
+    pred = predict_emissions(model, objective, world, days, norm, n_samples=n_samples, seed=seed, batch_size=64,
+                             inputs=inputs, deterministic=model_name == "smaat_unet" or n_samples == 1)
+    return pred, truth
 
 
 def score_validation(model, objective, model_name: str, val_worlds, val_days, val_inputs, norm) -> dict:
@@ -258,6 +251,17 @@ def score_validation(model, objective, model_name: str, val_worlds, val_days, va
     return out
 
 
+def critical_inflations(model, objective, world, days, inputs, norm, *, n_samples: int = 16, level: float = 0.9,
+                        seed: int = 0) -> dict:
+    """Per scale of :func:`~eoretrieval.nox.osse.scale_views`, the critical inflation of every point of one world
+    (:func:`~eoretrieval.nox.osse.critical_inflation`) for a ``n_samples``-member cVAE ensemble."""
+    from .osse import SCALES, critical_inflation, scale_views
+
+    ens, truth = _predict(model, objective, "vae", world, days, inputs, norm, n_samples=n_samples, seed=seed)
+    ve, vt = scale_views(ens), scale_views(truth)
+    return {s: critical_inflation(ve[s], vt[s], level=level) for s in SCALES}
+
+
 def calibrate_vae(model, objective, val_worlds, val_days, val_inputs, norm, *, n_samples: int = 16,
                   level: float = 0.9) -> dict:
     """Per-scale spread inflation of the cVAE fitted on the validation worlds (never the test worlds).
@@ -265,18 +269,19 @@ def calibrate_vae(model, objective, val_worlds, val_days, val_inputs, norm, *, n
     For each scale of :func:`~eoretrieval.nox.osse.scale_views` (0.25 deg daily cells, 1 deg monthly means,
     daily domain totals), the factor ``alpha`` by which the members must be moved about their mean for the
     central ``level`` interval to cover ``level`` of the validation truths (:func:`~eoretrieval.nox.osse.
-    critical_inflation`); ``alpha = 1`` means the latent's spread is calibrated as it is.
+    critical_inflation`); ``alpha = 1`` means the latent's spread is calibrated as it is. The calibration can be
+    refitted on more worlds later by :mod:`eoretrieval.nox.calibrate`.
     """
-    from .osse import SCALES, critical_inflation, scale_views
+    from .osse import SCALES
 
     crit = {s: [] for s in SCALES}
     i = 0
     for w, d in zip(val_worlds, val_days):
-        ens, truth = _predict(model, objective, "vae", w, d, val_inputs[i:i + len(d)], norm, n_samples=n_samples)
+        parts = critical_inflations(model, objective, w, d, val_inputs[i:i + len(d)], norm, n_samples=n_samples,
+                                    level=level)
         i += len(d)
-        ve, vt = scale_views(ens), scale_views(truth)
         for s in SCALES:
-            crit[s].append(critical_inflation(ve[s], vt[s], level=level))
+            crit[s].append(parts[s])
     alpha = {s: float(np.quantile(np.concatenate(crit[s]), level)) for s in SCALES}
     return {"level": level, "alpha": alpha, "n_samples": n_samples,
             "worlds": [int(w.attrs.get("seed", -1)) for w in val_worlds]}

@@ -1,0 +1,18 @@
+import pandas as pd
+import pytest
+
+from eoretrieval.nox.realism import roundtrip_days
+from eoretrieval.nox.world import split_days
+
+
+@pytest.mark.parametrize("history,block", [(1, 1), (6, 3)])
+def test_roundtrip_days_hold_the_history_the_inputs_need(nox_world, history, block):
+    days, with_history = roundtrip_days(nox_world, 4, history=history, block=block)
+    test = split_days(nox_world, "test")
+    assert len(days) == 4 and days.isin(test).all()
+    for d in days:
+        for k in range(history + 1):
+            assert d - pd.Timedelta(days=k) in with_history
+    assert len(with_history) <= len(days) * (history + 1)
+    if block > 1:   # runs of consecutive days share their history: fewer files to write
+        assert len(with_history) < len(days) * (history + 1)
