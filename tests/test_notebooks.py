@@ -17,7 +17,8 @@ REQUIRED_KEYS = {
     "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "profile", "seed"},
-    "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "profile", "seed"},
+    "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
+                                "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
     "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout"},
 }

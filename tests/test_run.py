@@ -84,3 +84,17 @@ def test_paths_inside_the_repository_are_passed_relative(tmp_path):
         assert executed.metadata["papermill"]["input_path"] == f".cache/test-run-{os.getpid()}/rel.ipynb"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_successful_run_removes_an_earlier_failure(tmp_path):
+    """After a fix, the next successful run leaves no stale ``failed.ipynb`` beside the new metrics."""
+    nb = tmp_path / "flaky.ipynb"
+    out_nb, out_dir = tmp_path / "exec" / "flaky.ipynb", tmp_path / "runs" / "flaky"
+    _write_nb(nb, "raise ValueError('first try')")
+    with pytest.raises(RuntimeError):
+        run.execute(nb, parameters={}, out_notebook=out_nb, output_dir=out_dir)
+    assert (out_dir / "failed.ipynb").exists()
+    _write_nb(nb, "import json, pathlib\npathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)\n"
+                  "pathlib.Path(output_dir, 'metrics.json').write_text('{}')")
+    assert run.execute(nb, parameters={}, out_notebook=out_nb, output_dir=out_dir)[0] == "ran"
+    assert not (out_dir / "failed.ipynb").exists()

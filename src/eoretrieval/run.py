@@ -119,6 +119,7 @@ def execute(notebook: Path, *, parameters: dict, out_notebook: Path, output_dir:
     seconds = time.perf_counter() - t0
     _relative_papermill_metadata(tmp, input_path=notebook, output_path=out_notebook)
     os.replace(tmp, out_notebook)
+    (output_dir / "failed.ipynb").unlink(missing_ok=True)  # an earlier failure's partial output is stale now
     atomic_write_text(stamp, json.dumps({"key": key, "seconds": seconds, "parameters": params}, indent=2))
     return "ran", seconds
 
