@@ -5,7 +5,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from eoretrieval.rain.seviri_eval import SEVIRI_PROFILES, as_fields, crr_statistics, score  # noqa: E402
+from eoretrieval.errors import DataError  # noqa: E402
+from eoretrieval.rain.seviri_eval import (SEVIRI_PROFILES, as_fields, crr_statistics, score,  # noqa: E402
+                                          validation_frames)
 from eoretrieval.rain.targets import TARGETS  # noqa: E402
 from eoretrieval.targets import evaluate_targets  # noqa: E402
 
@@ -76,3 +78,28 @@ def test_crr_statistics():
     crr = xr.DataArray(np.array([0.0, 0.0, 1.0, 5.0]))
     out = crr_statistics(crr, crr)
     assert out["overlap_with_test"] is False and out["crr"]["wet_fraction"] == 0.5
+
+
+def _sequence(n=8, step_min=15.0):
+    import pandas as pd
+    import xarray as xr
+
+    times = pd.date_range("2010-08-26T05:00", periods=n, freq=f"{int(step_min)}min")
+    return xr.DataArray(np.zeros((n, 2, 2), np.float32), dims=("time", "y", "x"), coords={"time": times},
+                        attrs={"time_step_min": step_min, "source_files": ["seq_000.h5"]})
+
+
+def test_validation_frames_keep_history_but_no_training_target():
+    rain = _sequence()
+    sel = validation_frames(rain, {"val_period": ["2010-08-26T06:00:00", "2010-08-26T06:45:00"]}, n_frames=3)
+    assert [str(t)[11:16] for t in sel.time.values] == ["05:30", "05:45", "06:00", "06:15", "06:30", "06:45"]
+    # targets need n_frames - 1 earlier frames, so the first target is the validation start
+    assert str(sel.time.values[3 - 1])[11:16] == "06:00"
+
+
+def test_validation_frames_reject_another_sequence_or_an_old_manifest():
+    rain = _sequence()
+    with pytest.raises(DataError, match="seq_000.h5.*validation start"):
+        validation_frames(rain, {"val_period": ["2011-01-01T00:00:00", "2011-01-01T01:00:00"]}, n_frames=3)
+    with pytest.raises(DataError, match="val_period"):
+        validation_frames(rain, {"command": "python -m eoretrieval.train rain_seviri"}, n_frames=3)

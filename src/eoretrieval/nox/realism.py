@@ -10,7 +10,7 @@
 - :data:`STUDY2_PROFILES` — sizes of the "ci" and "paper" runs.
 
 Public names: :class:`Study2Config`, :data:`STUDY2_PROFILES`, :func:`study1_api`, :func:`roundtrip_days`,
-:func:`roundtrip`, :func:`world_cycles`, :data:`BEIJING_BOX`.
+:func:`roundtrip`, :func:`roundtrip_summary`, :func:`world_cycles`, :data:`BEIJING_BOX`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["Study2Config", "STUDY2_PROFILES", "study1_api", "roundtrip_days", "roundtrip", "world_cycles",
-           "BEIJING_BOX"]
+__all__ = ["Study2Config", "STUDY2_PROFILES", "study1_api", "roundtrip_days", "roundtrip", "roundtrip_summary",
+           "world_cycles", "BEIJING_BOX"]
 
 #: (lat_min, lat_max, lon_min, lon_max) of urban Beijing and its surroundings (the 12 stations lie inside)
 BEIJING_BOX = (39.5, 40.5, 115.75, 117.0)
@@ -137,6 +137,29 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
                                            sub["no2_column"].sel(time=days).where(both)))}
     return {"scores": scores, "column": column, "grid": grid, "estimates": est, "truth": truth, "days": days,
             "files": [str(f) for f in files], "artifact_command": manifest.get("command", "")}
+
+
+def roundtrip_summary(rt: dict) -> dict:
+    """The round trip's headline numbers from a :func:`roundtrip` result.
+
+    Returns
+    -------
+    dict
+        ``rmse`` and ``corr`` of the network through the L2 path, ``rmse_study1`` and ``corr_study1`` on the
+        gridded inputs of the same days, their ``ratio`` (L2 path / gridded), the same RMSEs and ratio for flux
+        divergence (``flux_divergence_rmse``, ``flux_divergence_rmse_study1``, ``flux_divergence_ratio``),
+        ``n_days``, ``n_files``, ``units`` of the truth, and the column agreement (``rt["column"]``).
+    """
+    sc = rt["scores"]
+    net, net1 = sc["roundtrip/network"], sc["study1/network"]
+    fd, fd1 = sc["roundtrip/flux_divergence"], sc["study1/flux_divergence"]
+    return {"rmse": float(net["rmse"]), "rmse_study1": float(net1["rmse"]),
+            "corr": float(net["corr"]), "corr_study1": float(net1["corr"]),
+            "ratio": float(net["rmse"] / net1["rmse"]),
+            "flux_divergence_rmse": float(fd["rmse"]), "flux_divergence_rmse_study1": float(fd1["rmse"]),
+            "flux_divergence_ratio": float(fd["rmse"] / fd1["rmse"]),
+            "n_days": len(rt["days"]), "n_files": len(rt["files"]), "units": rt["truth"].attrs.get("units", ""),
+            **rt["column"]}
 
 
 def world_cycles(field: xr.DataArray, *, box: tuple[float, float, float, float] = BEIJING_BOX) -> dict:

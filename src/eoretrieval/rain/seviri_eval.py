@@ -8,10 +8,12 @@
   (categorical, FSS, quantiles, spectra);
 - :func:`evaluate_methods` runs every committed artefact on the same test tiles and returns the
   ``metrics.json`` structure of study 3; :func:`nfe_curve` gives skill against NFE;
-- :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data).
+- :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data);
+- :func:`validation_frames` selects the frames of a training sequence that no model was trained on.
 
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
-:func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :data:`METHOD_ORDER`.
+:func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`,
+:data:`METHOD_ORDER`.
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ from ..verify.extremes import qq_upper_tail
 from ..verify.probabilistic import crps_ensemble, rank_histogram, spread_skill_ratio
 from ..verify.spatial import fss
 from ..verify.spectral import radial_power_spectrum, spectral_slope
+from ..errors import DataError
 from .seviri_data import RainTransform, Samples
 from .seviri_train import N_CHANNELS, load_method
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
-           "crr_statistics", "METHOD_ORDER", "THRESHOLDS", "FSS_SCALES_KM"]
+           "crr_statistics", "validation_frames", "METHOD_ORDER", "THRESHOLDS", "FSS_SCALES_KM"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
@@ -248,3 +251,26 @@ def crr_statistics(crr: xr.DataArray, truth: xr.DataArray) -> dict:
                 "wet_q999": float(np.quantile(wet, 0.999)) if wet.size else None}
     return {"overlap_with_test": False, "crr": stats(crr), "radar_test_truth": stats(truth),
             "note": "NWC SAF CRR sample and radar test data are from different days; no point-wise scores."}
+
+
+def validation_frames(rain: xr.DataArray, manifest: dict, *, n_frames: int) -> xr.DataArray:
+    """The frames of a training sequence that the artefact of ``manifest`` was not trained on.
+
+    Target frames are those from the start of the manifest's ``val_period``; the ``n_frames - 1`` frames before
+    it are kept as input history only (a tile's target is always a validation frame, see
+    :func:`~eoretrieval.rain.seviri_data.make_test_set`).
+
+    Raises
+    ------
+    DataError
+        If the manifest has no ``val_period`` or the sequence has no frame in it (naming the sequence's file).
+    """
+    src = rain.attrs.get("source_files", [rain.attrs.get("source_file", "<rain>")])[0]
+    if "val_period" not in manifest:
+        raise DataError(f"artefact manifest ({manifest.get('command', '?')}): no 'val_period'; retrain to record it")
+    start = np.datetime64(manifest["val_period"][0])
+    step = np.timedelta64(int(round(float(rain.attrs.get("time_step_min", 15.0)) * 60)), "s")
+    if not (rain.time.values >= start).any():
+        raise DataError(f"{src} ...: no frame at or after the validation start {manifest['val_period'][0]}; this is "
+                        "not the sequence the artefact was trained on")
+    return rain.sel(time=slice(start - (n_frames - 1) * step, None))
