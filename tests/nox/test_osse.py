@@ -28,9 +28,9 @@ import xarray as xr
 from eoretrieval.errors import DataError
 from eoretrieval.nox._fields import smooth_fields
 from eoretrieval.nox.inventory import _region_masks, regions_of
-from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, amf_bias_diagnostic, anomaly_coherence,
-                                  critical_inflation, evaluation_days, fit_inflation, inflate, load_world_files,
-                                  scale_scores, scale_views, shuffled_observations, vae_scores)
+from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, amf_bias_diagnostic, amf_bias_summary,
+                                  anomaly_coherence, critical_inflation, evaluation_days, fit_inflation, inflate,
+                                  load_world_files, scale_scores, scale_views, shuffled_observations, vae_scores)
 from eoretrieval.verify import interval_coverage
 
 UNITS = "mol m-2 s-1"
@@ -215,6 +215,23 @@ def test_amf_bias_diagnostic(truth_two_years):
     assert amf_bias_diagnostic(pred, truth, 0.08, reference=ref)["level_vs_reference"] == pytest.approx(2.0, rel=0.02)
     with pytest.raises(DataError, match="reference"):
         amf_bias_diagnostic(pred, truth, 0.08, reference=0.0 * ref)
+
+
+def test_amf_bias_summary_says_what_the_errors_follow():
+    biases, levels = [0.1, -0.05, 0.02, -0.12], [0.8, 1.3, 1.0, 1.1]
+    rows = [{"follows_bias": {"amf_bias": b, "total_signed_rel_err": b, "total_abs_rel_err": abs(b),
+                              "level_vs_reference": lv},
+             "pulled": {"amf_bias": b, "total_signed_rel_err": 1.0 - lv, "total_abs_rel_err": abs(1.0 - lv),
+                        "level_vs_reference": lv},
+             "no_level": {"amf_bias": b, "total_signed_rel_err": -b, "total_abs_rel_err": abs(b)}}
+            for b, lv in zip(biases, levels)]
+    s = amf_bias_summary(rows)
+    assert s["follows_bias"]["corr_signed_err_vs_amf_bias"] == pytest.approx(1.0)
+    assert s["pulled"]["corr_signed_err_vs_level"] == pytest.approx(-1.0)
+    assert s["no_level"]["corr_signed_err_vs_amf_bias"] == pytest.approx(-1.0)
+    assert "corr_signed_err_vs_level" not in s["no_level"]
+    assert s["follows_bias"]["total_abs_rel_err"] == pytest.approx(np.mean(np.abs(biases)))
+    assert amf_bias_summary(rows[:1])["pulled"]["corr_signed_err_vs_level"] is None
 
 
 def test_scale_scores_regional_trend(truth_two_years):

@@ -47,7 +47,8 @@ from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
 from .scales import cell_area, coarsen_monthly, regional_totals, source_totals_error
 
 __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scores", "scale_views",
-           "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "trend_by_region",
+           "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
+           "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
            "load_world_files", "WORLD_VARIABLES"]
 
@@ -329,6 +330,34 @@ def aggregate(per_world: list[dict]) -> dict:
             out[k] = float(vals.mean())
             if len(per_world) > 1:
                 out[f"{k}_sd"] = float(vals.std())
+    return out
+
+
+def amf_bias_summary(per_world: list[dict]) -> dict:
+    """Aggregate :func:`amf_bias_diagnostic` over test worlds and say what the signed total errors follow.
+
+    Parameters
+    ----------
+    per_world : list of dict
+        One ``{method: amf_bias_diagnostic(...)}`` per test world.
+
+    Returns
+    -------
+    dict
+        ``{method: ...}``: the means (and ``_sd``) of :func:`aggregate`, plus the correlation over the worlds of
+        the signed monthly-total error with the world's AMF bias (``corr_signed_err_vs_amf_bias``: near 1 when the
+        error is the bias) and, where the level was computed, with the world's level over the training mean
+        (``corr_signed_err_vs_level``: strongly negative when the estimate is pulled toward the training levels).
+        Correlations are None with fewer than two worlds.
+    """
+    out = aggregate(per_world)
+    for m in per_world[0]:
+        err = [w[m]["total_signed_rel_err"] for w in per_world]
+        pairs = {"corr_signed_err_vs_amf_bias": "amf_bias", "corr_signed_err_vs_level": "level_vs_reference"}
+        for name, key in pairs.items():
+            if key in per_world[0][m]:
+                x = [w[m][key] for w in per_world]
+                out[m][name] = float(np.corrcoef(x, err)[0, 1]) if len(per_world) > 1 else None
     return out
 
 
