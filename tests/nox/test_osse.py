@@ -28,7 +28,7 @@ import xarray as xr
 from eoretrieval.errors import DataError
 from eoretrieval.nox._fields import smooth_fields
 from eoretrieval.nox.inventory import _region_masks, regions_of
-from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, amf_bias_diagnostic, amf_bias_summary,
+from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, targets_by_world, amf_bias_diagnostic, amf_bias_summary,
                                   anomaly_coherence, critical_inflation, evaluation_days, fit_inflation, inflate,
                                   load_world_files, scale_scores, scale_views, shuffled_observations, vae_scores)
 from eoretrieval.verify import interval_coverage
@@ -421,3 +421,30 @@ def test_scale_scores_on_a_sparse_subset_of_days():
             out["total_abs_rel_err"], out["trend_abs_err_pp"]]
     assert np.isfinite(flat).all()
     assert out["total_abs_rel_err"] == pytest.approx(0.2) and out["trend_abs_err_pp"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_targets_by_world_counts_the_worlds_that_meet_each_target():
+    from eoretrieval.nox.targets import TARGETS
+    targets = TARGETS["01_nox_osse"]
+
+    def world(smaat, memo, total_err, cov):
+        sc = lambda r: {"cell_daily": {"rmse": r}, "deg1_monthly": {"rmse": r}, "top20_abs_rel_err": 0.1,  # noqa: E731
+                        "total_abs_rel_err": total_err, "trend_abs_err_pp": 1.0}
+        methods = {"smaat_unet": sc(smaat), "memorisation": sc(memo), "flux_divergence": sc(10.0),
+                   "flux_divergence_7d": sc(10.0)}
+        return methods, {"smaat_unet": sc(smaat), "variational": sc(smaat)}, {"coverage90_cell": cov,
+                                                                               "coverage90_deg1": cov,
+                                                                               "coverage90_total": cov}
+
+    # the means of these three worlds meet "<= 0.5x memorisation" (1.5 / 3.0) though one world misses it
+    worlds = [world(1.0, 3.0, 0.02, 0.9), world(2.0, 3.0, 0.08, 0.8), world(1.5, 3.0, 0.04, 0.99)]
+    out = targets_by_world(targets, *map(list, zip(*worlds)))
+    memo = out["SmaAt-UNet RMSE <= 0.5x the memorisation baseline (0.25 deg daily)"]
+    assert memo["per_world"] == pytest.approx([1 / 3, 2 / 3, 0.5]) and memo["n_met"] == 2 and memo["n_measured"] == 3
+    assert out["Monthly domain totals within 5 % (mean absolute)"]["n_met"] == 2
+    assert out["cVAE 90 % intervals cover 85-95 % (domain total)"]["n_met"] == 1
+    # measured once for all worlds, so not per world
+    shifted = out["Shifted domain: SmaAt-UNet beats flux divergence at 1 deg monthly"]
+    assert shifted["n_measured"] == 0 and shifted["per_world"] == [None, None, None]
+    with pytest.raises(ValueError, match="one entry per test world"):
+        targets_by_world(targets, [worlds[0][0]], [], [])

@@ -103,3 +103,76 @@ def test_validation_frames_reject_another_sequence_or_an_old_manifest():
         validation_frames(rain, {"val_period": ["2011-01-01T00:00:00", "2011-01-01T01:00:00"]}, n_frames=3)
     with pytest.raises(DataError, match="val_period"):
         validation_frames(rain, {"command": "python -m eoretrieval.train rain_seviri"}, n_frames=3)
+
+
+def _bootstrap_case(n=12, size=32):
+    """A truth, a close ensemble, a smoothed deterministic field and a poor ensemble, as score() would get them."""
+    from scipy import ndimage
+    t = _truth(n=n, size=size)
+    rng = np.random.default_rng(7)
+    good = np.stack([t * rng.lognormal(0, 0.3, t.shape) for _ in range(4)]).astype(np.float32)
+    smooth = ndimage.gaussian_filter(t, (0, 2, 2))[None].astype(np.float32)
+    poor = np.stack([np.roll(t, 5, axis=-1) * rng.lognormal(0, 0.8, t.shape) for _ in range(4)]).astype(np.float32)
+    preds = {"flow_matching": as_fields(good, spacing_km=4.0, name="flow_matching"),
+             "unet": as_fields(smooth, spacing_km=4.0, name="unet"),
+             "ddpm": as_fields(poor, spacing_km=4.0, name="ddpm"),
+             "flow_matching_1frame": as_fields(poor[:, ::-1].copy(), spacing_km=4.0, name="flow_matching_1frame")}
+    return preds, as_fields(t, spacing_km=4.0, name="truth")
+
+
+def test_tile_scores_on_all_tiles_equal_score():
+    from eoretrieval.rain.seviri_eval import _TAIL_Q, _summarise, tile_scores
+    preds, truth = _bootstrap_case()
+    n_keep = int(np.ceil((max(p.size for p in preds.values()) - 1) * (1 - min(_TAIL_Q)))) + 2
+    summaries = {m: _summarise(p, truth, n_keep) for m, p in preds.items()}
+    got = tile_scores(summaries, _summarise(truth.expand_dims(member=1), None, n_keep),
+                      np.arange(truth.sizes["sample"])[None], band_km=(8.0, 96.0))
+    for method, pred in preds.items():
+        want = score(pred, truth, spacing_km=4.0)
+        for key in ("csi_1", "crps", "q99_ratio", "q999_ratio", "psd_slope_err"):
+            assert got[method][key][0] == pytest.approx(want[key], rel=1e-5, abs=1e-9), (method, key)
+
+
+def test_pooled_quantile_with_repeated_tiles_matches_numpy():
+    from eoretrieval.rain.seviri_eval import _summarise, _pooled_quantile
+    preds, truth = _bootstrap_case()
+    s = _summarise(preds["flow_matching"], truth, n_keep=200)
+    idx = np.array([3, 3, 3, 0, 11, 5, 5, 1, 2, 9, 9, 9])
+    pooled = np.concatenate([np.moveaxis(preds["flow_matching"].values, 1, 0)[i].ravel() for i in idx])
+    for q in (0.99, 0.999):
+        assert _pooled_quantile(s, idx, q) == pytest.approx(float(np.quantile(pooled, q)), rel=1e-6)
+
+
+def test_tile_bootstrap_intervals_and_verdicts():
+    from eoretrieval.rain.seviri_eval import tile_bootstrap
+    preds, truth = _bootstrap_case()
+    targets = TARGETS["03_seviri_flow_matching"]
+    nfe = {"unet": 1, "ddpm": 50, "flow_matching": 5, "flow_matching_1frame": 5}
+    out = tile_bootstrap(preds, truth, targets=targets, nfe=nfe, band_km=(8.0, 96.0), n_boot=200, seed=1)
+    assert out["n_tiles"] == 12 and out["n_boot"] == 200 and set(out["targets"]) == {t.name for t in targets}
+    for name, r in out["targets"].items():
+        if r["lo"] is not None:
+            assert r["lo"] <= r["hi"], name
+    crps = out["targets"]["Flow matching CRPS < DDPM's"]
+    # the close ensemble beats the displaced one on every resample; the NFE ratio never moves
+    assert crps["value"] < 1 and crps["hi"] < 1 and crps["frac_met"] == 1.0
+    nfe_row = out["targets"]["... at <= 1/10 of the DDPM's NFE"]
+    assert nfe_row["lo"] == nfe_row["hi"] == pytest.approx(0.1)
+    # resampling moves the CSI ratio: the interval has width and brackets the all-tile value
+    csi = out["targets"]["Flow matching CSI(1 mm/h) >= 0.95x U-Net's"]
+    assert csi["lo"] < csi["value"] < csi["hi"]
+    again = tile_bootstrap(preds, truth, targets=targets, nfe=nfe, band_km=(8.0, 96.0), n_boot=200, seed=1)
+    assert again == out
+
+
+def test_tile_bootstrap_rejects_incomplete_tiles():
+    from eoretrieval.rain.seviri_eval import tile_bootstrap
+    preds, truth = _bootstrap_case()
+    bad = preds["unet"].copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="unet has NaN"):
+        tile_bootstrap({**preds, "unet": bad}, truth, targets=TARGETS["03_seviri_flow_matching"], nfe={},
+                       band_km=(8.0, 96.0), n_boot=5)
+    with pytest.raises(ValueError, match="at least 2 test tiles"):
+        tile_bootstrap({k: v.isel(sample=[0]) for k, v in preds.items()}, truth.isel(sample=[0]),
+                       targets=TARGETS["03_seviri_flow_matching"], nfe={}, band_km=(8.0, 96.0), n_boot=5)

@@ -27,7 +27,7 @@ Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`
 :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
 :func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
-:func:`load_world_files`.
+:func:`load_world_files`, :func:`targets_by_world`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import xarray as xr
 
 from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
+from ..targets import Target, evaluate_targets
 from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
 from .scales import cell_area, coarsen_monthly, regional_totals, source_totals_error
 
@@ -50,7 +51,7 @@ __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scor
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
-           "load_world_files", "WORLD_VARIABLES"]
+           "load_world_files", "targets_by_world", "WORLD_VARIABLES"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
@@ -358,6 +359,39 @@ def amf_bias_summary(per_world: list[dict]) -> dict:
             if key in per_world[0][m]:
                 x = [w[m][key] for w in per_world]
                 out[m][name] = float(np.corrcoef(x, err)[0, 1]) if len(per_world) > 1 else None
+    return out
+
+
+def targets_by_world(targets: list[Target], per_world: list[dict], per_world_var: list[dict],
+                     vae_per_world: list[dict]) -> dict:
+    """Evaluate the study's targets on each test world alone: does a verdict on the means hold in every world?
+
+    The targets read means over the test worlds; a mean can meet a bound that most worlds miss, or miss it by a hair
+    that one world decides. Each world's metrics are laid out as ``metrics.json`` lays out the means
+    (``methods``: :func:`scale_scores` per method; ``methods_on_variational_days``; ``vae``: :func:`vae_scores`),
+    so the same :class:`~eoretrieval.targets.Target` objects apply. Targets that read keys measured once for all
+    worlds (the shifted domain, the timing) are not measured per world.
+
+    Returns
+    -------
+    dict
+        ``{target name: {"per_world": [value or None, ...], "n_met": int, "n_measured": int}}``.
+
+    Raises
+    ------
+    ValueError
+        If the three lists have different lengths.
+    """
+    if not len(per_world) == len(per_world_var) == len(vae_per_world):
+        raise ValueError(f"targets_by_world: {len(per_world)}, {len(per_world_var)} and {len(vae_per_world)} worlds; "
+                         "expected one entry per test world in each list")
+    results = [evaluate_targets({"methods": m, "methods_on_variational_days": mv, "vae": v}, targets)
+               for m, mv, v in zip(per_world, per_world_var, vae_per_world)]
+    out = {}
+    for j, t in enumerate(targets):
+        rows = [r[j] for r in results]
+        out[t.name] = {"per_world": [r.measured for r in rows], "n_met": sum(r.met is True for r in rows),
+                       "n_measured": sum(r.met is not None for r in rows)}
     return out
 
 

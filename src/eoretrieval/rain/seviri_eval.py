@@ -9,11 +9,13 @@
 - :func:`evaluate_methods` runs every committed artefact on the same test tiles and returns the
   ``metrics.json`` structure of study 3; :func:`nfe_curve` gives skill against NFE;
 - :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data);
-- :func:`validation_frames` selects the frames of a training sequence that no model was trained on.
+- :func:`validation_frames` selects the frames of a training sequence that no model was trained on;
+- :func:`tile_bootstrap` says how much each target's verdict depends on the choice of test tiles (a paired
+  bootstrap over tiles of the scores the targets read).
 
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
 :func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`,
-:data:`METHOD_ORDER`.
+:func:`tile_scores`, :func:`tile_bootstrap`, :data:`METHOD_ORDER`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import torch
 import xarray as xr
 from tqdm import tqdm
 
-from ..verify.categorical import categorical_scores
+from ..targets import Target, evaluate_targets
+from ..verify.categorical import categorical_scores, contingency_table
 from ..verify.continuous import mae
 from ..verify.extremes import qq_upper_tail
 from ..verify.probabilistic import crps_ensemble, rank_histogram, spread_skill_ratio
@@ -38,7 +41,8 @@ from .seviri_data import RainTransform, Samples
 from .seviri_train import N_CHANNELS, load_method
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
-           "crr_statistics", "validation_frames", "METHOD_ORDER", "THRESHOLDS", "FSS_SCALES_KM"]
+           "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "THRESHOLDS",
+           "FSS_SCALES_KM"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
@@ -47,7 +51,8 @@ FSS_SCALES_KM = (4, 8, 16, 32, 64)
 
 @dataclass(frozen=True)
 class SeviriProfile:
-    """Sizes of the evaluation: test tiles, ensemble size, NFE of each sampler and of the NFE curves."""
+    """Sizes of the evaluation: test tiles, ensemble size, NFE of each sampler and of the NFE curves, resamples of
+    the tile bootstrap."""
 
     n_tiles: int
     tile: int
@@ -56,6 +61,7 @@ class SeviriProfile:
     nfe_curve_fm: tuple = ()
     nfe_curve_ddpm: tuple = ()
     spectrum_band_km: tuple = (8.0, 96.0)
+    n_boot: int = 1000  # resamples of the test tiles (:func:`tile_bootstrap`)
 
 
 SEVIRI_PROFILES = {
@@ -65,7 +71,7 @@ SEVIRI_PROFILES = {
     "paper": SeviriProfile(n_tiles=48, tile=64, n_members=16,
                            nfe={"ddpm": 200, "flow_matching": 20, "residual_fm": 20, "flow_matching_1frame": 20},
                            nfe_curve_fm=(1, 2, 5, 10, 20, 50), nfe_curve_ddpm=(10, 25, 50, 100, 200),
-                           spectrum_band_km=(8.0, 128.0)),
+                           spectrum_band_km=(8.0, 128.0), n_boot=2000),
 }
 
 
@@ -274,3 +280,157 @@ def validation_frames(rain: xr.DataArray, manifest: dict, *, n_frames: int) -> x
         raise DataError(f"{src} ...: no frame at or after the validation start {manifest['val_period'][0]}; this is "
                         "not the sequence the artefact was trained on")
     return rain.sel(time=slice(start - (n_frames - 1) * step, None))
+
+
+# --- how much a verdict depends on the test tiles -------------------------------------------------------------------
+
+_TAIL_Q = (0.99, 0.999)
+
+
+@dataclass
+class _TileSummary:
+    """What the bootstrap needs of one method's fields, per tile: contingency counts at 1 mm h-1, the mean CRPS
+    (MAE for one member), the member-mean radial spectrum and the largest values (for pooled upper quantiles)."""
+
+    hits: np.ndarray
+    false_alarms: np.ndarray
+    misses: np.ndarray
+    crps: np.ndarray | None
+    spectrum: xr.DataArray | None
+    tops: list
+    counts: np.ndarray
+
+
+def _summarise(fields: xr.DataArray, truth: xr.DataArray | None, n_keep: int) -> _TileSummary:
+    """Per-tile summary of ``(member, sample, y, x)`` fields; with ``truth`` also the scores against it."""
+    if not np.isfinite(fields.values).all():
+        raise ValueError(f"tile_bootstrap: {fields.name or 'a field'} has NaN or infinite values; the bootstrap "
+                         "needs complete tiles")
+    fields = fields.transpose("member", "sample", "y", "x")
+    per_tile = np.moveaxis(fields.values, 1, 0).reshape(fields.sizes["sample"], -1)
+    tops = [-np.sort(-row)[:n_keep] for row in per_tile]
+    spectrum = radial_power_spectrum(fields).mean("member").transpose("sample", "wavenumber")
+    summary = _TileSummary(None, None, None, None, spectrum, tops, np.full(per_tile.shape[0], per_tile.shape[1]))
+    if truth is not None:
+        tab = contingency_table(fields, truth.broadcast_like(fields), threshold=1.0, dim=("member", "y", "x"),
+                                weights=None)
+        summary.hits, summary.false_alarms, summary.misses = (tab[k].transpose("sample").values
+                                                              for k in ("hits", "false_alarms", "misses"))
+        summary.crps = (crps_ensemble(fields, truth, dim=("y", "x"), weights=None).transpose("sample").values
+                        if fields.sizes["member"] > 1
+                        else abs(fields.isel(member=0) - truth).mean(("y", "x")).transpose("sample").values)
+    return summary
+
+
+def _pooled_quantile(summary: _TileSummary, idx: np.ndarray, q: float) -> float:
+    """The ``q``-quantile (linear interpolation, as ``numpy.quantile``) of the pooled values of tiles ``idx``
+    (with repeats), from the largest values kept per tile."""
+    n = int(summary.counts[idx].sum())
+    h = (n - 1) * q
+    i0 = int(np.floor(h))
+    g = h - i0
+    desc = -np.sort(-np.concatenate([summary.tops[i] for i in idx]))
+    d0 = n - 1 - i0  # position of the ascending i0-th value in the descending order
+    if d0 >= desc.size:
+        raise RuntimeError("tile_bootstrap: too few largest values kept per tile for this quantile")
+    lo = desc[d0]
+    return float(lo if g == 0 or d0 == 0 else lo + g * (desc[d0 - 1] - lo))
+
+
+def _slopes(spectrum: xr.DataArray, idx: np.ndarray, band_km: tuple) -> np.ndarray:
+    """Spectral slope of the mean spectrum of tiles ``idx[r]`` for every resample ``r`` (one least-squares call)."""
+    mean = spectrum.values[idx].mean(axis=1)
+    da = xr.DataArray(mean, dims=("resample", "wavenumber"), coords={k: v for k, v in spectrum.coords.items()
+                                                                   if set(v.dims) <= {"wavenumber"}})
+    return np.asarray(spectral_slope(da, wavelength_range=band_km).values, dtype=float)
+
+
+def tile_scores(summaries: dict, truth_summary: _TileSummary, idx: np.ndarray, *, band_km: tuple) -> dict:
+    """The scores the targets read (``csi_1``, ``crps``, ``q99_ratio``, ``q999_ratio``, ``psd_slope_err``) of
+    every method, for each resample ``r`` of tiles ``idx[r]`` (``idx``: ``(n_resamples, n_tiles)``, repeats
+    allowed); each score is an array over resamples.
+
+    With ``idx = arange(n_tiles)[None]`` they equal :func:`score`'s on all tiles (tested).
+    """
+    idx = np.atleast_2d(idx)
+    slope_t = _slopes(truth_summary.spectrum, idx, band_km)
+    q_truth = {q: np.array([_pooled_quantile(truth_summary, i, q) for i in idx]) for q in _TAIL_Q}
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for method, s in summaries.items():
+            a, b, c = s.hits[idx].sum(1), s.false_alarms[idx].sum(1), s.misses[idx].sum(1)
+            qp = {q: np.array([_pooled_quantile(s, i, q) for i in idx]) for q in _TAIL_Q}
+            out[method] = {"csi_1": np.where(a + b + c > 0, a / (a + b + c), np.nan),
+                           "crps": s.crps[idx].mean(1),
+                           "q99_ratio": np.where(q_truth[0.99] > 0, qp[0.99] / q_truth[0.99], np.nan),
+                           "q999_ratio": np.where(q_truth[0.999] > 0, qp[0.999] / q_truth[0.999], np.nan),
+                           "psd_slope_err": np.abs(_slopes(s.spectrum, idx, band_km) - slope_t)}
+    return out
+
+
+def tile_bootstrap(preds: dict, truth: xr.DataArray, *, targets: list[Target], nfe: dict, band_km: tuple,
+                   n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> dict:
+    """How much each target's verdict depends on the test tiles: a paired bootstrap over tiles.
+
+    Every resample draws ``n_tiles`` tiles with replacement, the same tiles for every method (so a ratio of two
+    methods keeps its pairing), recomputes the scores the targets read (:func:`tile_scores`) and evaluates the
+    targets on them. A verdict whose interval lies on one side of the target's bound does not hinge on which tiles
+    were drawn; one whose interval straddles the bound does.
+
+    Parameters
+    ----------
+    preds : dict
+        Method name -> ``(member, sample, y, x)`` rain (mm h-1), as from :func:`evaluate_methods`.
+    truth : xr.DataArray
+        ``(sample, y, x)`` rain (mm h-1).
+    targets : list of Target
+        The study's targets, measured on ``{"methods": {method: scores}}``.
+    nfe : dict
+        Method name -> NFE (constant across resamples; for targets on NFE).
+    band_km : (float, float)
+        Wavelength band of the spectral slope (as in :func:`score`).
+    n_boot, level, seed
+        Number of resamples, central interval level, random seed.
+
+    Returns
+    -------
+    dict
+        ``{"n_boot", "level", "n_tiles", "targets": {name: {"value", "lo", "hi", "frac_met"}}}``: the value on
+        all tiles, the central ``level`` interval over resamples and the fraction of resamples meeting it.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 tiles, or a field with NaN values.
+    """
+    n = truth.sizes["sample"]
+    if n < 2:
+        raise ValueError(f"tile_bootstrap: needs at least 2 test tiles, got {n}")
+    n_values = max(int(p.size) for p in preds.values())
+    n_keep = int(np.ceil((n_values - 1) * (1 - min(_TAIL_Q)))) + 2
+    summaries = {m: _summarise(p, truth, n_keep) for m, p in preds.items()}
+    truth_summary = _summarise(truth.expand_dims(member=1), None, n_keep)
+
+    rng = np.random.default_rng(seed)
+    idx = np.vstack([np.arange(n), rng.integers(0, n, (n_boot, n))])  # row 0: all tiles once
+    scores = tile_scores(summaries, truth_summary, idx, band_km=band_km)
+    values = np.full((n_boot + 1, len(targets)), np.nan)
+    met = np.zeros((n_boot + 1, len(targets)), dtype=bool)
+    for r in range(n_boot + 1):
+        metrics = {"methods": {m: {**{k: float(v[r]) for k, v in sc.items()}, "nfe": nfe.get(m)}
+                               for m, sc in scores.items()}}
+        for j, res in enumerate(evaluate_targets(metrics, targets)):
+            values[r, j] = np.nan if res.measured is None else res.measured
+            met[r, j] = bool(res.met)
+    tail = (1 - level) / 2
+    out = {}
+    for j, t in enumerate(targets):
+        v = values[1:, j]
+        ok = np.isfinite(v)
+        out[t.name] = {
+            "value": None if not np.isfinite(values[0, j]) else float(values[0, j]),
+            "lo": float(np.quantile(v[ok], tail)) if ok.any() else None,
+            "hi": float(np.quantile(v[ok], 1 - tail)) if ok.any() else None,
+            "frac_met": float(met[1:, j].mean()),
+        }
+    return {"n_boot": int(n_boot), "level": float(level), "n_tiles": int(n), "targets": out}
