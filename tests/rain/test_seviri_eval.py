@@ -176,3 +176,21 @@ def test_tile_bootstrap_rejects_incomplete_tiles():
     with pytest.raises(ValueError, match="at least 2 test tiles"):
         tile_bootstrap({k: v.isel(sample=[0]) for k, v in preds.items()}, truth.isel(sample=[0]),
                        targets=TARGETS["03_seviri_flow_matching"], nfe={}, band_km=(8.0, 96.0), n_boot=5)
+
+
+@pytest.mark.parametrize("profile", sorted(SEVIRI_PROFILES))
+def test_every_profile_finds_training_domain_tiles_in_the_knmi_validation_frames(profile):
+    """Notebook 03's training-domain check must run in every profile (the paper profile once failed there: the
+    KNMI validation frames hold no rainy 64 x 64 tile)."""
+    import json
+    from pathlib import Path
+
+    from eoretrieval.rain.seviri_data import load_rain_sequence, make_test_set
+    root = Path(__file__).resolve().parents[2]
+    files = str(root / "data" / "radar_rain" / "knmi_rap_5min_20100826" / "*.h5")
+    manifest = json.loads((root / "artifacts" / "rain_seviri" / "flow_matching" / "manifest.json").read_text())
+    cfg = SEVIRI_PROFILES[profile]
+    rain = validation_frames(load_rain_sequence(files, "knmi_hdf5", spacing_m=4000.0, time_step_min=15.0, n_frames=3),
+                             manifest, n_frames=3)
+    tiles = make_test_set(rain, tile=cfg.indomain_tile or cfg.tile, n_frames=3, seed=0, max_tiles=cfg.n_tiles)
+    assert len(tiles.rain) >= 3
