@@ -14,7 +14,8 @@ NOTEBOOKS = [p.stem for p in run.discover()]
 #: keys each notebook's metrics.json must have (the contract named in its issue)
 REQUIRED_KEYS = {
     "00_data_tour": {"catalog", "power_plants", "cities", "wind", "profile", "seed"},
-    "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed"},
+    "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed",
+                    "targets_by_world", "coverage_vs_amf_bias"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",

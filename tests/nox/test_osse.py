@@ -28,7 +28,7 @@ import xarray as xr
 from eoretrieval.errors import DataError
 from eoretrieval.nox._fields import smooth_fields
 from eoretrieval.nox.inventory import _region_masks, regions_of
-from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, targets_by_world, amf_bias_diagnostic, amf_bias_summary,
+from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, targets_by_world, coverage_vs_amf_bias, amf_bias_diagnostic, amf_bias_summary,
                                   anomaly_coherence, critical_inflation, evaluation_days, fit_inflation, inflate,
                                   load_world_files, scale_scores, scale_views, shuffled_observations, vae_scores)
 from eoretrieval.verify import interval_coverage
@@ -448,3 +448,47 @@ def test_targets_by_world_counts_the_worlds_that_meet_each_target():
     assert shifted["n_measured"] == 0 and shifted["per_world"] == [None, None, None]
     with pytest.raises(ValueError, match="one entry per test world"):
         targets_by_world(targets, [worlds[0][0]], [], [])
+
+
+def test_targets_by_world_carries_a_stable_source_key():
+    from eoretrieval.nox.targets import TARGETS
+    v = {"coverage90_cell": 0.9, "coverage90_deg1": 0.9, "coverage90_total": 0.8}
+    out = targets_by_world(TARGETS["01_nox_osse"], [{}], [{}], [v])
+    by_source = {r["source"]: r for r in out.values()}
+    assert by_source["vae.coverage90_total"]["per_world"] == [0.8]
+
+
+def test_coverage_vs_amf_bias_by_hand():
+    from scipy import stats
+    cov = [0.99, 0.84, 0.85, 0.86, 0.93]
+    bias = [-0.004, -0.058, 0.117, -0.157, 0.018]          # the sign is dropped: |bias| is what shifts the totals
+    out = coverage_vs_amf_bias([{"coverage90_total": c} for c in cov], bias, 185)
+    x = np.abs(bias)
+    r = np.corrcoef(x, cov)[0, 1]
+    t = r * np.sqrt(3 / (1 - r ** 2))                       # Pearson's t with n - 2 = 3 degrees of freedom
+    assert out["r"] == pytest.approx(r, rel=1e-12) and out["r"] < -0.5
+    assert out["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), 3), rel=1e-9)
+    assert out["coverage"] == cov and out["abs_amf_bias"] == pytest.approx(list(x)) and out["n_worlds"] == 5
+    # the central 90 % of Binomial(185, 0.9) / 185, checked against its cumulative distribution
+    lo, hi = out["binomial_range"]
+    k_lo, k_hi = round(lo * 185), round(hi * 185)
+    assert stats.binom.cdf(k_lo - 1, 185, 0.9) < 0.05 <= stats.binom.cdf(k_lo, 185, 0.9)
+    assert stats.binom.cdf(k_hi - 1, 185, 0.9) < 0.95 <= stats.binom.cdf(k_hi, 185, 0.9)
+    assert 0.85 < lo < 0.9 < hi < 0.95
+    # the chance range narrows with more days
+    wide = coverage_vs_amf_bias([{"coverage90_total": c} for c in cov], bias, 30)["binomial_range"]
+    assert wide[0] < lo and wide[1] > hi
+
+
+def test_coverage_vs_amf_bias_rejects_bad_input():
+    v = [{"coverage90_total": 0.9}] * 3
+    assert coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 10)["r"] is None          # constant coverage: no correlation
+    assert coverage_vs_amf_bias(v[:2], [0.1, 0.2], 10)["r"] is None            # two worlds: no correlation
+    with pytest.raises(ValueError, match="2 AMF biases"):
+        coverage_vs_amf_bias(v, [0.1, 0.2], 10)
+    with pytest.raises(ValueError, match="coverage90_deg1"):
+        coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 10, scale="deg1")
+    with pytest.raises(ValueError, match="scale"):
+        coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 10, scale="month")
+    with pytest.raises(ValueError, match="n_days"):
+        coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 0)

@@ -51,7 +51,7 @@ __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scor
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
-           "load_world_files", "targets_by_world", "WORLD_VARIABLES"]
+           "load_world_files", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
@@ -375,7 +375,9 @@ def targets_by_world(targets: list[Target], per_world: list[dict], per_world_var
     Returns
     -------
     dict
-        ``{target name: {"per_world": [value or None, ...], "n_met": int, "n_measured": int}}``.
+        ``{target name: {"source": ..., "per_world": [value or None, ...], "n_met": int, "n_measured": int}}``;
+        ``source`` is the target's dotted path into the metrics (or its function's description), a key that does not
+        change when the display name is reworded.
 
     Raises
     ------
@@ -390,9 +392,67 @@ def targets_by_world(targets: list[Target], per_world: list[dict], per_world_var
     out = {}
     for j, t in enumerate(targets):
         rows = [r[j] for r in results]
-        out[t.name] = {"per_world": [r.measured for r in rows], "n_met": sum(r.met is True for r in rows),
+        out[t.name] = {"source": t.source, "per_world": [r.measured for r in rows],
+                       "n_met": sum(r.met is True for r in rows),
                        "n_measured": sum(r.met is not None for r in rows)}
     return out
+
+
+def coverage_vs_amf_bias(vae_per_world: list[dict], amf_bias: list[float], n_days: int, *, scale: str = "total",
+                         level: float = 0.9) -> dict:
+    """How far a world's interval coverage can stray by chance, and how much it follows the world's AMF bias.
+
+    A world's coverage at one scale rests on ``n_days`` daily values. Were they independent and the intervals exactly
+    calibrated, the number covered would be binomial: ``binomial_range`` is the central 90 % range of the covered
+    fraction (serial correlation from day to day widens it, so it is a lower bound on the chance spread). A world's
+    AMF bias shifts all its columns the same way, so it can move every day's total together; the Pearson correlation
+    of ``|AMF bias|`` with the coverage is given with its two-sided p-value (with five worlds only a strong
+    correlation is distinguishable from chance).
+
+    Parameters
+    ----------
+    vae_per_world : list of dict
+        One :func:`vae_scores` result per test world (``coverage90_<scale>`` is read).
+    amf_bias : list of float
+        The worlds' relative AMF biases (the world attribute ``amf_bias``), in the same order.
+    n_days : int
+        Evaluated days per world.
+    scale : {"cell", "deg1", "total"}
+    level : float
+        Nominal coverage of the intervals.
+
+    Returns
+    -------
+    dict
+        ``{"scale", "coverage": [...], "abs_amf_bias": [...], "binomial_range": [lo, hi], "r": ..., "p_value": ...,
+        "n_worlds": ...}``; ``r`` and ``p_value`` are None with fewer than three worlds or a constant series.
+
+    Raises
+    ------
+    ValueError
+        Lists of different lengths, an unknown scale, ``n_days < 1``, or a missing coverage key.
+    """
+    from scipy import stats
+
+    if scale not in SCALES:
+        raise ValueError(f"coverage_vs_amf_bias: scale {scale!r} is not one of {SCALES}")
+    if len(vae_per_world) != len(amf_bias):
+        raise ValueError(f"coverage_vs_amf_bias: {len(vae_per_world)} worlds of scores but {len(amf_bias)} AMF biases")
+    if n_days < 1:
+        raise ValueError(f"coverage_vs_amf_bias: n_days must be >= 1, got {n_days}")
+    key = f"coverage90_{scale}"
+    missing = [i for i, v in enumerate(vae_per_world) if key not in v]
+    if missing:
+        raise ValueError(f"coverage_vs_amf_bias: worlds {missing} have no {key!r} in their vae_scores")
+    cov = [float(v[key]) for v in vae_per_world]
+    bias = [abs(float(b)) for b in amf_bias]
+    lo, hi = (float(x) / n_days for x in stats.binom.interval(0.9, n_days, level))
+    r = p = None
+    if len(cov) >= 3 and np.ptp(cov) > 0 and np.ptp(bias) > 0:
+        res = stats.pearsonr(bias, cov)
+        r, p = float(res.statistic), float(res.pvalue)
+    return {"scale": scale, "coverage": cov, "abs_amf_bias": bias, "binomial_range": [lo, hi], "r": r,
+            "p_value": p, "n_worlds": len(cov)}
 
 
 def shuffled_observations(world: xr.Dataset, *, seed: int = 0) -> xr.Dataset:
