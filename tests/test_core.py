@@ -64,6 +64,47 @@ def test_manifest_round_trip_and_errors(tmp_path):
         artifacts.load_manifest(tmp_path)
 
 
+def _artefact(folder, value, *, method="unet", weights="w"):
+    folder.mkdir(parents=True)
+    (folder / "weights.pt").write_text(weights)
+    artifacts.write_manifest(folder, study="rain_seviri", model={"name": "unet", "method": method},
+                             data_checksums={}, metrics={"best_val_loss": value, "epochs_run": 3})
+
+
+def test_adopt_replaces_only_a_better_candidate(tmp_path):
+    committed, worse, better = tmp_path / "art" / "m", tmp_path / "c1", tmp_path / "c2"
+    _artefact(committed, 0.5, weights="old")
+    _artefact(worse, 0.6, weights="worse")
+    _artefact(better, 0.4, weights="better")
+    out = artifacts.adopt(worse, committed)
+    assert out["adopted"] is False and (committed / "weights.pt").read_text() == "old"
+    assert "adoption" not in artifacts.load_manifest(committed)
+    # the same numbers under the opposite rule
+    assert artifacts.adopt(worse, committed, lower_is_better=False)["adopted"] is True
+    assert (committed / "weights.pt").read_text() == "worse"
+    assert artifacts.main(["adopt", str(better), str(committed)]) == 0
+    assert (committed / "weights.pt").read_text() == "better"
+    rec = json.loads((committed / "manifest.json").read_text())["adoption"]
+    assert rec["candidate_value"] == 0.4 and rec["replaced_value"] == 0.6 and rec["candidate_path"] == str(better)
+    assert "lower" in rec["rule"]
+    assert sorted(p.name for p in committed.parent.iterdir()) == ["m"], "no staging folder left behind"
+
+
+def test_adopt_refuses_what_it_cannot_compare(tmp_path):
+    committed = tmp_path / "m"
+    _artefact(committed, 0.5)
+    _artefact(tmp_path / "ddpm", 0.1, method="ddpm")
+    with pytest.raises(DataError, match="method 'ddpm' cannot replace"):
+        artifacts.adopt(tmp_path / "ddpm", committed)
+    _artefact(tmp_path / "cand", 0.1)
+    with pytest.raises(DataError, match="metrics.crps is None"):
+        artifacts.adopt(tmp_path / "cand", committed, metric="crps")
+    with pytest.raises(DataError, match="same folder"):
+        artifacts.adopt(committed, committed)
+    assert artifacts.main(["adopt", str(tmp_path / "none"), str(committed)]) == 2
+    assert (committed / "weights.pt").read_text() == "w"
+
+
 def test_import_is_light():
     import subprocess
     import sys

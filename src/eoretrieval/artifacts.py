@@ -12,12 +12,20 @@ Notebooks load artefacts with :func:`load_manifest` (and the study's own loader 
 training commands write them with :func:`write_manifest`. Writing goes through a temporary folder that
 is renamed at the end, so an interrupted training run never leaves a half-written artefact.
 
-Public names: :func:`artifact_path`, :func:`write_manifest`, :func:`load_manifest`, :func:`staging`.
+A retrained model replaces a committed one only by a rule fixed before the retraining: :func:`adopt` (or
+``python -m eoretrieval.artifacts adopt CANDIDATE COMMITTED``) compares one held-out number of the two manifests
+(by default the best validation loss, lower wins), swaps the folders atomically when the candidate wins, and records
+the rule and both numbers in the adopted manifest's ``adoption``.
+
+Public names: :func:`artifact_path`, :func:`write_manifest`, :func:`load_manifest`, :func:`staging`,
+:func:`adopt`, :func:`file_checksum`.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -30,7 +38,7 @@ from .config import artifacts_dir
 from .errors import DataError
 from .provenance import _jsonable, describe_run
 
-__all__ = ["artifact_path", "write_manifest", "load_manifest", "staging"]
+__all__ = ["artifact_path", "write_manifest", "load_manifest", "staging", "adopt", "file_checksum"]
 
 REQUIRED_KEYS = ("study", "model", "command", "created", "data_checksums", "metrics")
 
@@ -113,3 +121,95 @@ def load_manifest(folder: str | os.PathLike) -> dict:
     if missing:
         raise DataError(f"{path}: manifest lacks required keys {missing}; expected {list(REQUIRED_KEYS)}")
     return record
+
+
+def file_checksum(path: str | os.PathLike) -> str:
+    """The first 16 hex digits of the file's SHA-256 (the short form the manifests use)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _metric(manifest: dict, metric: str, path: Path) -> float:
+    value = manifest.get("metrics", {}).get(metric)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        raise DataError(f"{path}/manifest.json: metrics.{metric} is {value!r}; expected a number to compare")
+    return float(value)
+
+
+def adopt(candidate: str | os.PathLike, committed: str | os.PathLike, *, metric: str = "best_val_loss",
+          lower_is_better: bool = True) -> dict:
+    """Replace the committed artefact by a retrained candidate when the candidate's held-out ``metric`` is better.
+
+    The rule is fixed by the arguments before anything is compared: the candidate wins when its
+    ``manifest["metrics"][metric]`` is strictly lower (``lower_is_better``) or strictly higher than the committed
+    artefact's. A winner's files replace the committed folder atomically (:func:`staging`); its manifest gains
+    ``adoption``: the rule, the candidate's path, both values and the epochs each was trained for. A loser changes
+    nothing. Both artefacts must be of the same study and method.
+
+    Returns
+    -------
+    dict
+        ``{"adopted": bool, "metric", "candidate": value, "committed": value, "rule"}``.
+
+    Raises
+    ------
+    DataError
+        A missing folder or manifest, no such metric in either manifest, another study or method, or the same folder.
+    """
+    candidate, committed = Path(candidate), Path(committed)
+    if candidate.resolve() == committed.resolve():
+        raise DataError(f"{candidate}: the candidate and the committed artefact are the same folder")
+    mc, mo = load_manifest(candidate), load_manifest(committed)
+    for key in ("study",):
+        if mc.get(key) != mo.get(key):
+            raise DataError(f"{candidate}: candidate of study {mc.get(key)!r} cannot replace {committed} "
+                            f"(study {mo.get(key)!r})")
+    if mc["model"].get("method") != mo["model"].get("method"):
+        raise DataError(f"{candidate}: candidate method {mc['model'].get('method')!r} cannot replace {committed} "
+                        f"(method {mo['model'].get('method')!r})")
+    vc, vo = _metric(mc, metric, candidate), _metric(mo, metric, committed)
+    better = vc < vo if lower_is_better else vc > vo
+    rule = f"adopt the candidate when its metrics.{metric} is {'lower' if lower_is_better else 'higher'}"
+    out = {"adopted": bool(better), "metric": metric, "candidate": vc, "committed": vo, "rule": rule}
+    if not better:
+        return out
+    import datetime as _dt
+
+    with staging(committed) as tmp:
+        for f in candidate.iterdir():
+            if f.is_file():
+                shutil.copy2(f, tmp / f.name)
+        mc["adoption"] = {
+            "rule": rule, "candidate_path": str(candidate), "candidate_value": vc, "replaced_value": vo,
+            "candidate_epochs": mc.get("metrics", {}).get("epochs_run"),
+            "replaced_epochs": mo.get("metrics", {}).get("epochs_run"),
+            "replaced_command": mo.get("command"),
+            "adopted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(_jsonable(mc), indent=2) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m eoretrieval.artifacts adopt CANDIDATE COMMITTED [--metric NAME] [--higher-is-better]``."""
+    p = argparse.ArgumentParser(prog="python -m eoretrieval.artifacts",
+                                description="Adopt a retrained artefact by a rule fixed before training.")
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("adopt", help="replace COMMITTED by CANDIDATE when the candidate's held-out metric is better")
+    a.add_argument("candidate")
+    a.add_argument("committed")
+    a.add_argument("--metric", default="best_val_loss", help="key of manifest['metrics'] (default best_val_loss)")
+    a.add_argument("--higher-is-better", action="store_true", help="the larger value wins (default: the smaller)")
+    args = p.parse_args(argv)
+    try:
+        out = adopt(args.candidate, args.committed, metric=args.metric, lower_is_better=not args.higher_is_better)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    verdict = "adopted" if out["adopted"] else "not adopted"
+    print(f"{args.candidate}: {verdict} ({out['metric']} {out['candidate']:.6g} vs committed {out['committed']:.6g}; "
+          f"{out['rule']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,7 @@
 """Smoke test of the SEVIRI training command (the same code path as the committed artefacts)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -58,6 +59,23 @@ def test_train_load_predict(tmp_path):
         assert (values >= 0).all()
     norm = json.loads((tmp_path / "residual_fm" / "normalisation.json").read_text())
     assert norm["mean_artifact"] == "unet" and norm["residual_scale"] > 0
+    assert norm["mean_weights_sha256"] == artifacts.file_checksum(unet / "weights.pt")
+    # the pair moved together still loads (the mean network is found by name) ...
+    moved = tmp_path / "moved"
+    for method in ("unet", "residual_fm"):
+        shutil.copytree(tmp_path / method, moved / method)
+    load_method(moved / "residual_fm")
+    # ... but another mean network beside it is refused, naming the file
+    state = torch.load(moved / "unet" / "weights.pt", weights_only=True)
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}, moved / "unet" / "weights.pt")
+    with pytest.raises(DataError, match=r"unet/weights.pt: not the mean network"):
+        load_method(moved / "residual_fm")
+
+
+def test_residual_mean_network_must_sit_beside_the_artefact(tmp_path):
+    _train(tmp_path, "unet")
+    with pytest.raises(DataError, match="must sit beside the residual artefact"):
+        _train(tmp_path / "elsewhere", "residual_fm", mean_artifact=tmp_path / "unet")
 
 
 def test_ensembles_are_repeatable_and_differ_between_members(tmp_path):

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
     p.add_argument("--mean-artifact", default=None,
-                   help="residual_fm: the unet artefact giving the mean (default: 'unet' next to --out)")
+                   help="residual_fm: the unet artefact giving the mean, beside --out (default: 'unet' there)")
     p.add_argument("--out", default=None, help="artefact folder (default artifacts/rain_seviri/<method>)")
     p.add_argument("--cache", default="data/cache/rain_seviri", help="folder for cached training patches")
     return p
@@ -126,6 +126,11 @@ def load_method(folder: str | os.PathLike, *, device: str = "cpu"):
     if norm["method"] == "residual_fm":
         mean_folder = folder.parent / norm["mean_artifact"]
         mean_model, *_ = load_method(mean_folder, device=device)
+        expected = norm.get("mean_weights_sha256")
+        if expected and artifacts.file_checksum(mean_folder / "weights.pt") != expected:
+            raise DataError(f"{mean_folder / 'weights.pt'}: not the mean network {folder} was trained on (weights "
+                            f"checksum {artifacts.file_checksum(mean_folder / 'weights.pt')}, expected {expected}); "
+                            f"retrain the residual model with: {manifest.get('command')}")
     model, objective = build_method(norm["method"], norm=norm, mean_model=mean_model)
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
     model.to(device).eval()
@@ -207,14 +212,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.method == "residual_fm":
         out_parent = Path(args.out).parent if args.out else artifacts.artifact_path(STUDY, "unet").parent
         mean_folder = Path(args.mean_artifact) if args.mean_artifact else out_parent / "unet"
+        if mean_folder.absolute().parent != out_parent.absolute():
+            raise DataError(f"--mean-artifact {mean_folder}: the mean network must sit beside the residual artefact "
+                            f"(in {out_parent}) so that the artefact finds it by name; link or copy it there")
         mean_model, _, mean_norm, _ = load_method(mean_folder)
         if mean_norm["n_frames"] != n_frames or mean_norm["rain_transform"]["mean"] != transform.mean:
             raise DataError(f"{mean_folder}: the mean network was trained on other data or frames; retrain it first")
         with torch.no_grad():
             resid = x1 - torch.cat([mean_model(c[i:i + 64]) for i in range(0, len(c), 64)])
         norm["residual_scale"] = float(resid.std())
-        norm["mean_artifact"] = os.path.relpath(mean_folder.resolve(), (Path(args.out or artifacts.artifact_path(
-            STUDY, args.method))).resolve().parent)
+        # found again by name beside the residual artefact (wherever the folder is moved), and checked by checksum
+        norm["mean_artifact"] = mean_folder.name
+        norm["mean_weights_sha256"] = artifacts.file_checksum(mean_folder / "weights.pt")
     torch.manual_seed(args.seed)
     model, objective = build_method(args.method, norm=norm, mean_model=mean_model)
     final = Path(args.out or artifacts.artifact_path(STUDY, args.method))
