@@ -19,7 +19,7 @@ REQUIRED_KEYS = {
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
-                                "tile_bootstrap", "profile", "seed"},
+                                "tile_bootstrap", "ir_conditional", "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
     "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout"},
 }

@@ -194,3 +194,67 @@ def test_every_profile_finds_training_domain_tiles_in_the_knmi_validation_frames
                              manifest, n_frames=3)
     tiles = make_test_set(rain, tile=cfg.indomain_tile or cfg.tile, n_frames=3, seed=0, max_tiles=cfg.n_tiles)
     assert len(tiles.rain) >= 3
+
+
+# --- what the infrared can tell ------------------------------------------------------------------------------------
+
+
+def test_ir_lookup_draws_the_training_rain_of_the_pixels_temperature_bin():
+    from eoretrieval.rain.seviri_eval import IRLookup
+
+    rng = np.random.default_rng(0)
+    cold_t, warm_t = rng.uniform(200, 201.9, 300), rng.uniform(260, 261.9, 500)
+    cold_r, warm_r = rng.gamma(2.0, 5.0, 300), np.where(rng.random(500) < 0.1, 0.5, 0.0)
+    lut = IRLookup.fit(np.r_[cold_t, warm_t], np.r_[cold_r, warm_r], width_k=2.0, min_count=200)
+    # one cold bin; everything warmer than its right edge falls into the warm bin
+    assert [len(v) for v in lut.values] == [300, 500] and lut.edges[0] == -np.inf and lut.edges[-1] == np.inf
+    t = np.array([[150.0, 200.5], [230.0, 400.0]])              # outside the training range: the end bins
+    ens = lut.sample(t, n_members=4000, seed=1)
+    assert ens.shape == (4000, 2, 2)
+    assert set(np.unique(ens[:, 0, 1])) <= set(cold_r.astype(np.float32))
+    assert set(np.unique(ens[:, 1, 0])) <= {0.0, 0.5}
+    # the members' distribution is the bin's: quantiles agree with the training rain's
+    np.testing.assert_allclose(np.quantile(ens[:, 0, 1], [0.5, 0.9]), np.quantile(cold_r, [0.5, 0.9]), rtol=0.08)
+    np.testing.assert_array_equal(ens, lut.sample(t, n_members=4000, seed=1))
+
+
+def test_ir_lookup_merges_sparse_bins_and_rejects_bad_input():
+    from eoretrieval.rain.seviri_eval import IRLookup
+
+    rng = np.random.default_rng(2)
+    t = np.r_[rng.uniform(195, 240, 90), rng.uniform(240, 300, 5000)]   # a sparse cold tail
+    lut = IRLookup.fit(t, rng.gamma(1.0, 1.0, t.size), width_k=1.0, min_count=100)
+    assert min(len(v) for v in lut.values) >= 100 and sum(len(v) for v in lut.values) == t.size
+    assert np.all(np.diff(lut.edges) > 0)
+    with pytest.raises(ValueError, match="shape"):
+        IRLookup.fit(t, t[:-1])
+    with pytest.raises(ValueError, match="non-finite"):
+        IRLookup.fit(np.r_[t[:-1], np.nan], t)
+    with pytest.raises(ValueError, match="non-finite"):
+        lut.sample(np.array([np.nan]), n_members=2)
+
+
+def test_conditional_rain_by_hand():
+    from eoretrieval.rain.seviri_eval import conditional_rain
+
+    t = np.array([[[205.0, 205.0, 250.0, 250.0]]])              # (sample, y, x)
+    truth = np.array([[[4.0, 8.0, 0.0, 1.0]]])
+    ens = np.stack([truth, 2 * truth])                            # (member, sample, y, x): members pooled
+    out = conditional_rain(t, {"truth": truth, "ens": ens}, edges=(200, 210, 240, 260), q=0.5, min_count=2)
+    assert out["n"] == [2, 0, 2]
+    assert out["truth"]["mean"] == [6.0, None, 0.5] and out["truth"]["q99"] == [6.0, None, 0.5]
+    assert out["ens"]["mean"] == [9.0, None, 0.75] and out["ens"]["q99"] == [8.0, None, 0.5]
+    with pytest.raises(ValueError, match="expected"):
+        conditional_rain(t, {"bad": truth[..., :3]})
+
+
+def test_target_t108_undoes_the_input_normalisation():
+    from eoretrieval.rain.seviri_data import IR_SCALE
+    from eoretrieval.rain.seviri_eval import target_t108
+
+    cond = np.zeros((2, 15, 4, 4), dtype=np.float32)
+    cond[:, 10] = (215.0 - IR_SCALE["offset"]) / IR_SCALE["scale"]   # 10.8 µm of the last of three frames
+    np.testing.assert_allclose(target_t108(cond), 215.0, rtol=1e-6)
+    np.testing.assert_allclose(target_t108(cond[:, 10:]), 215.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected"):
+        target_t108(cond[:, :7])

@@ -93,3 +93,22 @@ def test_missing_artifact_and_residual_without_mean(tmp_path):
         load_method(tmp_path / "nothing")
     with pytest.raises(ValueError, match="mean_model"):
         build_method("residual_fm", norm={"residual_scale": 1.0})
+
+
+
+def test_training_patches_regenerate_what_the_network_saw(tmp_path):
+    from eoretrieval.rain.seviri_train import training_patches
+
+    argv = ["--method", "unet", "--train-files", FILES, "--val-fraction", "0.5", "--n-samples", "8", "--n-val", "4",
+            "--patch", "16", "--epochs", "1", "--max-steps", "1", "--intensity-augment", "0.5", "2", "--seed", "3",
+            "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "unet")]
+    assert main(argv) == 0
+    assert artifacts.load_manifest(tmp_path / "unet")["train_argv"] == argv
+    seen = np.load(next((tmp_path / "cache").glob("train_*.npz")))       # the patches the training used
+    again = training_patches(tmp_path / "unet")
+    np.testing.assert_array_equal(again.cond, seen["cond"])
+    np.testing.assert_array_equal(again.rain, seen["rain"])
+    first = training_patches(tmp_path / "unet", max_samples=3)
+    np.testing.assert_array_equal(first.rain, seen["rain"][:3])
+    with pytest.raises(DataError, match="not the radar files"):
+        training_patches(tmp_path / "unet", train_files=FILES.replace("0[01]*", "0[0]*"))

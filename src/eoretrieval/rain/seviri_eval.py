@@ -11,11 +11,15 @@
 - :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data);
 - :func:`validation_frames` selects the frames of a training sequence that no model was trained on;
 - :func:`tile_bootstrap` says how much each target's verdict depends on the choice of test tiles (a paired
-  bootstrap over tiles of the scores the targets read).
+  bootstrap over tiles of the scores the targets read);
+- :class:`IRLookup` is the classical conditional climatology of rain given the 10.8 µm temperature (an ensemble
+  drawn from the training rain of the same temperature class), and :func:`conditional_rain` the rain's mean and
+  99th percentile per temperature class: together they say how much of a tail the infrared can tell.
 
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
 :func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`,
-:func:`tile_scores`, :func:`tile_bootstrap`, :data:`METHOD_ORDER`.
+:func:`tile_scores`, :func:`tile_bootstrap`, :class:`IRLookup`, :func:`conditional_rain`, :func:`target_t108`,
+:data:`T108_EDGES_K`, :data:`METHOD_ORDER`.
 """
 
 from __future__ import annotations
@@ -37,12 +41,12 @@ from ..verify.probabilistic import crps_ensemble, rank_histogram, spread_skill_r
 from ..verify.spatial import fss
 from ..verify.spectral import radial_power_spectrum, spectral_slope
 from ..errors import DataError
-from .seviri_data import RainTransform, Samples
+from .seviri_data import IR_SCALE, RainTransform, Samples
 from .seviri_train import N_CHANNELS, load_method
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
            "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "THRESHOLDS",
-           "FSS_SCALES_KM"]
+           "FSS_SCALES_KM", "IRLookup", "conditional_rain", "target_t108", "T108_EDGES_K"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
@@ -283,6 +287,135 @@ def validation_frames(rain: xr.DataArray, manifest: dict, *, n_frames: int) -> x
         raise DataError(f"{src} ...: no frame at or after the validation start {manifest['val_period'][0]}; this is "
                         "not the sequence the artefact was trained on")
     return rain.sel(time=slice(start - (n_frames - 1) * step, None))
+
+
+# --- what the infrared can tell: rain per cloud-top temperature class ----------------------------------------------
+
+#: 10.8 µm classes (K) of :func:`conditional_rain`: overshooting and deep convective tops, cold anvils, mid-level
+#: and low tops, warm (shallow or clear) scenes
+T108_EDGES_K = (180.0, 210.0, 220.0, 230.0, 240.0, 255.0, 330.0)
+
+
+def target_t108(cond: np.ndarray) -> np.ndarray:
+    """The 10.8 µm brightness temperature (K) of the target (last) frame of normalised inputs ``(n, c, y, x)``."""
+    if cond.ndim != 4 or cond.shape[1] % N_CHANNELS:
+        raise ValueError(f"target_t108: inputs of shape {cond.shape}; expected (n, {N_CHANNELS} x frames, y, x)")
+    return cond[:, -N_CHANNELS] * IR_SCALE["scale"] + IR_SCALE["offset"]
+
+
+@dataclass
+class IRLookup:
+    """Conditional climatology of rain given the 10.8 µm temperature: the oldest kind of IR rain retrieval.
+
+    :meth:`fit` sorts the training pixels into temperature bins (``width_k`` wide, merged from the cold end until
+    each holds ``min_count`` pixels); :meth:`sample` draws, for every pixel, members from the training rain of its
+    bin. With the same training patches as the networks, it is what the 10.8 µm temperature of the target frame
+    alone says about the rain's distribution, tail included: no spatial context, no other channel, no history, so
+    its members are spatially white (its spectra and CSI are not its point).
+    """
+
+    edges: np.ndarray
+    values: list
+
+    @classmethod
+    def fit(cls, t108: np.ndarray, rain: np.ndarray, *, width_k: float = 2.0, min_count: int = 200) -> "IRLookup":
+        """Fit on matching arrays of temperature (K) and rain (mm h-1).
+
+        Raises
+        ------
+        ValueError
+            Shapes differ, non-finite values, or fewer than ``min_count`` pixels in all.
+        """
+        t, r = np.asarray(t108, dtype=float).ravel(), np.asarray(rain, dtype=float).ravel()
+        if np.shape(t108) != np.shape(rain):
+            raise ValueError(f"IRLookup.fit: temperature {np.shape(t108)} and rain {np.shape(rain)} differ in shape")
+        if not (np.isfinite(t).all() and np.isfinite(r).all()):
+            raise ValueError("IRLookup.fit: non-finite temperature or rain; mask them before fitting")
+        if t.size < min_count:
+            raise ValueError(f"IRLookup.fit: {t.size} pixels, fewer than min_count={min_count}")
+        fine = np.arange(np.floor(t.min()), np.ceil(t.max()) + width_k, width_k)
+        counts = np.histogram(t, fine)[0]
+        edges, acc = [fine[0]], 0
+        for right, c in zip(fine[1:], counts):
+            acc += c
+            if acc >= min_count:
+                edges.append(right)
+                acc = 0
+        if acc:  # a warm remainder joins the last full bin
+            edges[-1] = fine[-1]
+        edges = np.asarray(edges, dtype=float)
+        edges[0], edges[-1] = -np.inf, np.inf
+        idx = np.digitize(t, edges[1:-1])
+        values = [np.sort(r[idx == b]) for b in range(len(edges) - 1)]
+        return cls(edges, values)
+
+    def sample(self, t108: np.ndarray, *, n_members: int, seed: int = 0) -> np.ndarray:
+        """Members ``(n_members, *t108.shape)`` drawn from the training rain of each pixel's temperature bin.
+
+        Raises
+        ------
+        ValueError
+            Non-finite temperatures.
+        """
+        t = np.asarray(t108, dtype=float)
+        if not np.isfinite(t).all():
+            raise ValueError("IRLookup.sample: non-finite temperatures")
+        rng = np.random.default_rng(seed)
+        idx = np.digitize(t.ravel(), self.edges[1:-1])
+        out = np.empty((n_members, t.size), dtype=np.float32)
+        for b in np.unique(idx):
+            sel = np.nonzero(idx == b)[0]
+            vals = self.values[b]
+            out[:, sel] = vals[rng.integers(len(vals), size=(n_members, sel.size))]
+        return out.reshape((n_members, *t.shape))
+
+
+def conditional_rain(t108: np.ndarray, fields: dict, *, edges=T108_EDGES_K, q: float = 0.99,
+                     min_count: int = 20) -> dict:
+    """Mean and ``q`` quantile of rain per 10.8 µm class, for the truth and for each method on the same pixels.
+
+    Parameters
+    ----------
+    t108 : array ``(sample, y, x)``
+        Temperature of each pixel's target frame (K).
+    fields : dict
+        ``{name: array}`` of rain (mm h-1), each ``(sample, y, x)`` or ``(member, sample, y, x)``; members are
+        pooled (an ensemble's quantile is that of its members' values).
+    edges : sequence of float
+        Class edges (K).
+    min_count : int
+        Classes with fewer pixels get ``None``.
+
+    Returns
+    -------
+    dict
+        ``{"edges_k": [...], "n": [...], name: {"mean": [...], "q99": [...]}}`` (``q99`` names the ``q`` quantile).
+
+    Raises
+    ------
+    ValueError
+        A field whose trailing shape is not ``t108``'s.
+    """
+    t = np.asarray(t108, dtype=float)
+    edges = [float(e) for e in edges]
+    cls = np.digitize(t, edges) - 1  # -1 and len(edges) - 1 fall outside the classes
+    out = {"edges_k": edges, "n": [int((cls == b).sum()) for b in range(len(edges) - 1)]}
+    for name, f in fields.items():
+        v = np.asarray(f, dtype=float)
+        if v.shape[-t.ndim:] != t.shape:
+            raise ValueError(f"conditional_rain: {name} has shape {v.shape}; expected (..., {', '.join(map(str, t.shape))})")
+        v = v.reshape(-1, *t.shape)
+        means, qs = [], []
+        for b, n in enumerate(out["n"]):
+            if n < min_count:
+                means.append(None)
+                qs.append(None)
+                continue
+            x = v[:, cls == b].ravel()
+            means.append(float(x.mean()))
+            qs.append(float(np.quantile(x, q)))
+        out[name] = {"mean": means, "q99": qs}
+    return out
 
 
 # --- how much a verdict depends on the test tiles -------------------------------------------------------------------

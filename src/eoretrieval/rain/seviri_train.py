@@ -28,6 +28,7 @@ import glob as _glob
 import hashlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -41,7 +42,8 @@ from ..nets import get_model, get_objective
 from ..nets.train import train
 from .seviri_data import IR_SCALE, RainTransform, load_rain_sequence, make_training_set
 
-__all__ = ["main", "build_parser", "build_method", "load_method", "smoke_test", "METHODS", "MODEL_KWARGS", "STUDY"]
+__all__ = ["main", "build_parser", "build_method", "load_method", "training_patches", "smoke_test", "METHODS",
+           "MODEL_KWARGS", "STUDY"]
 
 STUDY = "rain_seviri"
 #: method -> (objective registry name, frames, objective kwargs)
@@ -137,6 +139,46 @@ def load_method(folder: str | os.PathLike, *, device: str = "cpu"):
     return model, objective, norm, manifest
 
 
+def training_patches(folder: str | os.PathLike, *, train_files: str | None = None, max_samples: int | None = None,
+                     progress: bool | None = None):
+    """Regenerate the training patches of a committed artefact from its manifest.
+
+    The training command's arguments (``provenance.argv``) fix the files, the grid, the split, the patch size, the
+    seed and the intensity augmentation; :func:`~eoretrieval.rain.seviri_data.make_training_set` is deterministic
+    in them, so the patches (rain and simulated infrared) are those the network saw. ``max_samples`` keeps the first
+    ones (the same draws as the full set's first ones).
+
+    Raises
+    ------
+    DataError
+        If the manifest records no command-line arguments, or the radar files differ from those the artefact was
+        trained on (checksums in the manifest), naming the file.
+    """
+    folder = Path(folder)
+    manifest = artifacts.load_manifest(folder)
+    # train_argv: the arguments main() received; older artefacts have only the process's (python -m eoretrieval.train)
+    argv = list(manifest.get("train_argv") or manifest.get("provenance", {}).get("parameters", {}).get("argv") or [])
+    if not argv:
+        raise DataError(f"{folder / 'manifest.json'}: no train_argv or provenance.argv; the training patches cannot "
+                        "be regenerated")
+    if argv[0] == STUDY:
+        argv = argv[1:]
+    args = build_parser().parse_args(argv)
+    files = sorted(_glob.glob(train_files or args.train_files))
+    expected = manifest.get("data_checksums", {})
+    got = _checksums(files)
+    if got != expected:
+        odd = sorted(set(got.items()) ^ set(expected.items()))[:3]
+        raise DataError(f"{train_files or args.train_files}: not the radar files {folder} was trained on "
+                        f"(differing name/checksum pairs: {odd})")
+    rain = load_rain_sequence(files, args.train_importer, spacing_m=args.spacing_m,
+                              time_step_min=args.time_step_min, n_frames=3)
+    n_train_t = int(round(rain.sizes["time"] * (1 - args.val_fraction)))
+    n = args.n_samples if max_samples is None else min(int(max_samples), args.n_samples)
+    return make_training_set(rain.isel(time=slice(0, n_train_t)), n_samples=n, patch=args.patch, n_frames=3,
+                             seed=args.seed, intensity_range=args.intensity_augment, progress=progress)
+
+
 def _checksums(files: list[str]) -> dict:
     return {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest()[:16] for f in files}
 
@@ -181,6 +223,7 @@ def _val_metrics(model, objective, cond, target_z, transform, *, method, seed) -
 
 def main(argv: list[str] | None = None) -> int:
     """Train one method and write its artefact; return 0."""
+    train_argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
@@ -247,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             extra={"threads": args.threads, "train_period": [str(train_rain.time.values[0]),
                                                              str(train_rain.time.values[-1])],
                    "val_period": [str(val_rain.time.values[0]), str(val_rain.time.values[-1])],
-                   "n_train_patches": int(len(c)), "n_val_patches": int(len(vc))})
+                   "n_train_patches": int(len(c)), "n_val_patches": int(len(vc)), "train_argv": train_argv})
     print(json.dumps({"artifact": repo_relative(final), **metrics}))
     return 0
 
