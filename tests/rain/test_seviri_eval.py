@@ -258,3 +258,41 @@ def test_target_t108_undoes_the_input_normalisation():
     np.testing.assert_allclose(target_t108(cond[:, 10:]), 215.0, rtol=1e-6)
     with pytest.raises(ValueError, match="expected"):
         target_t108(cond[:, :7])
+
+
+def test_tail_ratio_draws_equal_brute_force_resamples():
+    from eoretrieval.rain.seviri_eval import _tile_draws, tail_ratio_draws
+
+    rng = np.random.default_rng(4)
+    truth = rng.gamma(0.4, 3.0, (6, 12, 12))
+    ens = rng.gamma(0.4, 3.0, (3, 6, 12, 12))
+    out = tail_ratio_draws({"ens": ens, "double": 2 * truth}, truth, q=0.99, n_boot=50, seed=7)
+    assert out["ratios"]["ens"]["value"] == pytest.approx(np.quantile(ens, 0.99) / np.quantile(truth, 0.99))
+    np.testing.assert_allclose(out["draws"]["double"], 2.0, rtol=1e-12)
+    for r, idx in enumerate(_tile_draws(6, 50, 7)[:10]):
+        brute = np.quantile(ens[:, idx], 0.99) / np.quantile(truth[idx], 0.99)
+        assert out["draws"]["ens"][r] == pytest.approx(brute, rel=1e-12)
+    lo, hi = out["ratios"]["ens"]["lo"], out["ratios"]["ens"]["hi"]
+    assert lo <= out["ratios"]["ens"]["value"] <= hi and lo < hi
+    with pytest.raises(ValueError, match="expected"):
+        tail_ratio_draws({"bad": ens[:, :5]}, truth)
+
+
+def test_cold_top_tail_by_hand():
+    from eoretrieval.rain.seviri_eval import cold_top_tail
+
+    t = np.full((4, 2, 2), 260.0)
+    t[:, 0, 0] = 215.0                                   # one cold pixel per tile
+    truth = np.zeros((4, 2, 2))
+    truth[:, 0, 0] = 8.0
+    patch_t = np.array([215.0, 225.0, 250.0])
+    patch_r = np.array([4.0, 4.0, 50.0])                 # the warm patch pixel does not count
+    half = truth[None] * np.array([0.5, 0.5])[:, None, None, None]
+    out = cold_top_tail(t, truth, {"half": half}, patch_t, patch_r, n_boot=20)
+    assert out["patches_q"] == 4.0 and out["n_pixels"] == 4
+    assert out["ratios"]["truth"] == {"value": 2.0, "lo": 2.0, "hi": 2.0}
+    assert out["ratios"]["half"]["value"] == pytest.approx(1.0)
+    warm = cold_top_tail(np.full((4, 2, 2), 260.0), truth, {}, patch_t, patch_r, n_boot=20)
+    assert warm["ratios"] == {} and warm["n_pixels"] == 0
+    with pytest.raises(ValueError, match="no training pixel"):
+        cold_top_tail(t, truth, {}, patch_t + 100, patch_r)

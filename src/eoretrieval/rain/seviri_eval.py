@@ -14,12 +14,13 @@
   bootstrap over tiles of the scores the targets read);
 - :class:`IRLookup` is the classical conditional climatology of rain given the 10.8 µm temperature (an ensemble
   drawn from the training rain of the same temperature class), and :func:`conditional_rain` the rain's mean and
-  99th percentile per temperature class: together they say how much of a tail the infrared can tell.
+  99th percentile per temperature class: together they say how much of a tail the infrared can tell;
+  :func:`cold_top_tail` and :func:`tail_ratio_draws` put tile-bootstrap intervals on those comparisons.
 
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
 :func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`,
 :func:`tile_scores`, :func:`tile_bootstrap`, :class:`IRLookup`, :func:`conditional_rain`, :func:`target_t108`,
-:data:`T108_EDGES_K`, :data:`METHOD_ORDER`.
+:func:`cold_top_tail`, :func:`tail_ratio_draws`, :data:`T108_EDGES_K`, :data:`METHOD_ORDER`.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from .seviri_train import N_CHANNELS, load_method
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
            "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "THRESHOLDS",
-           "FSS_SCALES_KM", "IRLookup", "conditional_rain", "target_t108", "T108_EDGES_K"]
+           "FSS_SCALES_KM", "IRLookup", "conditional_rain", "target_t108", "T108_EDGES_K", "cold_top_tail",
+           "tail_ratio_draws"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
@@ -415,6 +417,110 @@ def conditional_rain(t108: np.ndarray, fields: dict, *, edges=T108_EDGES_K, q: f
             means.append(float(x.mean()))
             qs.append(float(np.quantile(x, q)))
         out[name] = {"mean": means, "q99": qs}
+    return out
+
+
+def _tile_draws(n_tiles: int, n_boot: int, seed: int) -> np.ndarray:
+    """``(n_boot, n_tiles)`` tile indices drawn with replacement (the same draws for every method)."""
+    if n_tiles < 2 or n_boot < 1:
+        raise ValueError(f"a tile bootstrap needs >= 2 tiles and >= 1 resample, got {n_tiles} and {n_boot}")
+    return np.random.default_rng(seed).integers(n_tiles, size=(n_boot, n_tiles))
+
+
+def _interval(value: float, draws: np.ndarray, level: float) -> dict:
+    a = (1 - level) / 2
+    return {"value": float(value), "lo": float(np.nanquantile(draws, a)), "hi": float(np.nanquantile(draws, 1 - a))}
+
+
+def _members(values: np.ndarray, n_tiles: int) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    v = v[None] if v.ndim == 3 else v
+    if v.ndim != 4 or v.shape[1] != n_tiles:
+        raise ValueError(f"fields of shape {np.shape(values)}; expected (sample, y, x) or (member, sample, y, x) with "
+                         f"{n_tiles} samples")
+    return v
+
+
+def cold_top_tail(t108: np.ndarray, truth: np.ndarray, preds: dict, patch_t108: np.ndarray, patch_rain: np.ndarray, *,
+                  below_k: float = 230.0, q: float = 0.99, n_boot: int = 1000, seed: int = 0,
+                  level: float = 0.9) -> dict:
+    """The ``q`` quantile of rain under tops colder than ``below_k``, of the truth and of each method, over that of
+    the training patches under the same tops, with a bootstrap over the test tiles.
+
+    Above 1 for the truth: the test domain holds heavier rain under cold tops than the training patches. A method
+    below 1 puts less rain under cold tops than it was trained on. Pixels of all cold tops are pooled (members too).
+
+    Returns
+    -------
+    dict
+        ``{"below_k", "q", "patches_q", "n_pixels", "n_boot", "level", "ratios": {name: {"value", "lo", "hi"}}}`` with
+        ``name`` in ``("truth", *preds)``; ``ratios`` is empty when no test pixel is that cold.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match ``t108`` ``(sample, y, x)``, fewer than 2 tiles, or no cold training pixel.
+    """
+    t = np.asarray(t108, dtype=float)
+    n = t.shape[0]
+    cold_patches = np.asarray(patch_rain, dtype=float)[np.asarray(patch_t108) < below_k]
+    if cold_patches.size == 0:
+        raise ValueError(f"cold_top_tail: no training pixel colder than {below_k} K")
+    ref = float(np.quantile(cold_patches, q))
+    fields = {"truth": _members(truth, n), **{k: _members(v, n) for k, v in preds.items()}}
+    cold = t < below_k
+    out = {"below_k": float(below_k), "q": float(q), "patches_q": ref, "n_pixels": int(cold.sum()),
+           "n_boot": int(n_boot), "level": float(level), "ratios": {}}
+    if not cold.any() or ref <= 0:
+        return out
+    draws = _tile_draws(n, n_boot, seed)
+    # per tile, the cold pixels of every member: resampling tiles concatenates them
+    per_tile = {k: [v[:, i][:, cold[i]].ravel() for i in range(n)] for k, v in fields.items()}
+    for k, tiles in per_tile.items():
+        full = np.concatenate(tiles)
+        boot = np.array([np.quantile(x, q) if (x := np.concatenate([tiles[i] for i in idx])).size else np.nan
+                         for idx in draws])
+        out["ratios"][k] = _interval(np.quantile(full, q) / ref, boot / ref, level)
+    return out
+
+
+def _tops(values: np.ndarray, q: float) -> _TileSummary:
+    """Per tile, enough of the largest values (members pooled) for the pooled ``q`` quantile of any resample."""
+    per_tile = np.moveaxis(values, 1, 0).reshape(values.shape[1], -1)
+    n_keep = int(np.ceil((per_tile.size - 1) * (1 - q))) + 2  # a resample may repeat one tile n_tiles times
+    tops = [-np.sort(-row)[:n_keep] for row in per_tile]
+    return _TileSummary(None, None, None, None, None, tops, np.full(per_tile.shape[0], per_tile.shape[1]))
+
+
+def tail_ratio_draws(preds: dict, truth: np.ndarray, *, q: float = 0.999, n_boot: int = 1000, seed: int = 0,
+                     level: float = 0.9) -> dict:
+    """The pooled ``q``-quantile ratio (prediction over truth, members pooled) of each method on all test tiles and
+    on paired resamples of them.
+
+    Returns
+    -------
+    dict
+        ``{"ratios": {name: {"value", "lo", "hi"}}, "draws": {name: array (n_boot,)}}``; the draws share their
+        resamples, so a comparison between methods (is one ratio above all others?) can be counted over them.
+
+    Raises
+    ------
+    ValueError
+        Fields whose sample axis does not match the truth's, or fewer than 2 tiles.
+    """
+    truth = np.asarray(truth, dtype=float)
+    n = truth.shape[0]
+    draws = _tile_draws(n, n_boot, seed)
+    t_sum = _tops(truth[None], q)
+    t_all = float(np.quantile(truth, q))
+    t_boot = np.array([_pooled_quantile(t_sum, idx, q) for idx in draws])
+    out = {"ratios": {}, "draws": {}}
+    for k, v in preds.items():
+        v = _members(v, n)
+        summ = _tops(v, q)
+        boot = np.array([_pooled_quantile(summ, idx, q) for idx in draws]) / np.maximum(t_boot, 1e-12)
+        out["ratios"][k] = _interval(float(np.quantile(v, q)) / max(t_all, 1e-12), boot, level)
+        out["draws"][k] = boot
     return out
 
 

@@ -143,8 +143,8 @@ def training_patches(folder: str | os.PathLike, *, train_files: str | None = Non
                      progress: bool | None = None):
     """Regenerate the training patches of a committed artefact from its manifest.
 
-    The training command's arguments (``provenance.argv``) fix the files, the grid, the split, the patch size, the
-    seed and the intensity augmentation; :func:`~eoretrieval.rain.seviri_data.make_training_set` is deterministic
+    The training command's arguments (``train_argv``; ``provenance.argv`` for artefacts written before it was
+    recorded) fix the files, the grid, the split, the patch size, the seed and the intensity augmentation; :func:`~eoretrieval.rain.seviri_data.make_training_set` is deterministic
     in them, so the patches (rain and simulated infrared) are those the network saw. ``max_samples`` keeps the first
     ones (the same draws as the full set's first ones).
 
