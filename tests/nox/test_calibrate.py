@@ -69,3 +69,37 @@ def test_refuses_training_worlds_and_non_vae(vae_artifact, tmp_path, monkeypatch
                            "--no-progress", "--device", "cpu"]) == 0
     with pytest.raises(DataError, match="only the cVAE"):
         calibrate.recalibrate(out, [7], load_world=lambda s: _world(seed=s), progress=False)
+
+
+def test_recalibrate_records_each_worlds_coverage_at_the_fitted_inflation(vae_artifact):
+    import numpy as np
+
+    record = calibrate.recalibrate(vae_artifact, [7, 8], load_world=lambda s: _world(seed=s), day_stride=2,
+                                   n_samples=4, progress=False)
+    model, objective, norm, _ = nox_train.load_artifact(vae_artifact)
+    assert [w["seed"] for w in record["per_world"]] == [7, 8]
+    for k, rec in enumerate(record["per_world"]):
+        w = _world(seed=rec["seed"])
+        days = nox_train.training_days(w, stride=2, split="val")
+        parts = calibrate.critical_inflations(model, objective, w, days, make_inputs(w, days, norm), norm,
+                                              n_samples=4, level=0.9, seed=k)
+        assert rec["n_days"] == len(days)
+        for sc, a in record["alpha"].items():
+            assert rec["coverage"][sc] == pytest.approx(float(np.mean(parts[sc] <= a)))
+        bias = w.attrs.get("amf_bias", np.nan)
+        assert rec["amf_bias"] == pytest.approx(bias, nan_ok=True)
+
+
+def test_the_same_fit_again_keeps_what_it_once_replaced(vae_artifact, monkeypatch, tmp_path):
+    import shutil
+
+    folder = tmp_path / "vae"
+    shutil.copytree(vae_artifact, folder)
+    monkeypatch.setattr(calibrate, "build_world", _world)
+    argv = ["--artifact", str(folder), "--worlds", "7", "--day-stride", "2", "--n-samples", "4", "--no-progress"]
+    assert calibrate.main(argv) == 0
+    first = json.loads((folder / "manifest.json").read_text())["recalibration"]
+    assert calibrate.main(argv) == 0
+    again = json.loads((folder / "manifest.json").read_text())["recalibration"]
+    assert again["alpha"] == first["alpha"] and again["replaced"] == first["replaced"]
+    assert first["replaced"]["worlds"] == [3] and again["per_world"][0]["seed"] == 7

@@ -56,8 +56,9 @@ def recalibrate(folder: str | os.PathLike, seeds, *, load_world, day_stride: int
                 level: float = 0.9, seed: int = 0, progress: bool = True) -> dict:
     """Fit the per-scale inflation of the cVAE in ``folder`` on the worlds ``load_world(s)`` for ``s in seeds``.
 
-    Returns the calibration record (``level``, ``alpha`` per scale, ``n_samples``, ``worlds``, ``n_days``); the
-    artefact is not modified (see :func:`main`).
+    Returns the calibration record (``level``, ``alpha`` per scale, ``n_samples``, ``worlds``, ``n_days``, and
+    ``per_world``: each world's seed, AMF bias, days and coverage per scale at the fitted inflation, which shows how
+    far one world's coverage strays from the level the worlds share); the artefact is not modified (see :func:`main`).
 
     Raises
     ------
@@ -76,6 +77,7 @@ def recalibrate(folder: str | os.PathLike, seeds, *, load_world, day_stride: int
         raise DataError(f"{folder}: calibration worlds {clash} were used to train or validate this network")
     crit = {s: [] for s in SCALES}
     n_days = 0
+    worlds = []
     for k, s in enumerate(tqdm(list(seeds), desc="calibration worlds", disable=not progress)):
         w = load_world(int(s))
         days = training_days(w, stride=day_stride, split="val")
@@ -84,10 +86,14 @@ def recalibrate(folder: str | os.PathLike, seeds, *, load_world, day_stride: int
         for sc in SCALES:
             crit[sc].append(parts[sc])
         n_days += len(days)
+        worlds.append({"seed": int(s), "amf_bias": float(w.attrs.get("amf_bias", np.nan)), "n_days": len(days)})
         del w
     alpha = {sc: float(np.quantile(np.concatenate(crit[sc]), level)) for sc in SCALES}
+    for k, rec in enumerate(worlds):
+        # a point is covered when its critical inflation does not exceed the fitted one
+        rec["coverage"] = {sc: float(np.mean(np.asarray(crit[sc][k]) <= alpha[sc])) for sc in SCALES}
     return {"level": level, "alpha": alpha, "n_samples": n_samples, "worlds": [int(s) for s in seeds],
-            "n_days": int(n_days), "day_stride": int(day_stride)}
+            "n_days": int(n_days), "day_stride": int(day_stride), "per_world": worlds}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -113,10 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     previous = before.setdefault("extra", {}).get("calibration")
     before["extra"]["calibration"] = record
     manifest = json.loads((folder / "manifest.json").read_text())
+    if previous and previous.get("worlds") == record["worlds"] and previous.get("alpha") == record["alpha"]:
+        # the same fit again (e.g. to add diagnostics): keep the record of the calibration it once replaced
+        previous = manifest.get("recalibration", {}).get("replaced", previous)
     manifest["recalibration"] = {
         "command": "python -m eoretrieval.train nox_calibrate " + " ".join(sys.argv[2:] if argv is None else argv),
         "seconds": round(seconds, 1), "worlds": record["worlds"], "alpha": record["alpha"],
-        "replaced": previous}
+        "per_world": record["per_world"], "replaced": previous}
     _write_atomic(folder / "normalisation.json", json.dumps(before, indent=2) + "\n")
     _write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     print(json.dumps({"artifact": str(folder), "alpha": record["alpha"], "worlds": record["worlds"],
