@@ -488,8 +488,8 @@ def _tops(values: np.ndarray, q: float) -> _TileSummary:
     """Per tile, enough of the largest values (members pooled) for the pooled ``q`` quantile of any resample."""
     per_tile = np.moveaxis(values, 1, 0).reshape(values.shape[1], -1)
     n_keep = int(np.ceil((per_tile.size - 1) * (1 - q))) + 2  # a resample may repeat one tile n_tiles times
-    tops = [-np.sort(-row)[:n_keep] for row in per_tile]
-    return _TileSummary(None, None, None, None, None, tops, np.full(per_tile.shape[0], per_tile.shape[1]))
+    return _TileSummary(None, None, None, None, None, _largest_per_tile(per_tile, n_keep),
+                        np.full(per_tile.shape[0], per_tile.shape[1]))
 
 
 def tail_ratio_draws(preds: dict, truth: np.ndarray, *, q: float = 0.999, n_boot: int = 1000, seed: int = 0,
@@ -543,6 +543,11 @@ class _TileSummary:
     counts: np.ndarray
 
 
+def _largest_per_tile(per_tile: np.ndarray, n_keep: int) -> list:
+    """The ``n_keep`` largest values of each row (tile) of ``per_tile``, in descending order."""
+    return [-np.sort(-row)[:n_keep] for row in per_tile]
+
+
 def _summarise(fields: xr.DataArray, truth: xr.DataArray | None, n_keep: int) -> _TileSummary:
     """Per-tile summary of ``(member, sample, y, x)`` fields; with ``truth`` also the scores against it."""
     if not np.isfinite(fields.values).all():
@@ -550,7 +555,7 @@ def _summarise(fields: xr.DataArray, truth: xr.DataArray | None, n_keep: int) ->
                          "needs complete tiles")
     fields = fields.transpose("member", "sample", "y", "x")
     per_tile = np.moveaxis(fields.values, 1, 0).reshape(fields.sizes["sample"], -1)
-    tops = [-np.sort(-row)[:n_keep] for row in per_tile]
+    tops = _largest_per_tile(per_tile, n_keep)
     spectrum = radial_power_spectrum(fields).mean("member").transpose("sample", "wavenumber")
     summary = _TileSummary(None, None, None, None, spectrum, tops, np.full(per_tile.shape[0], per_tile.shape[1]))
     if truth is not None:
@@ -653,8 +658,7 @@ def tile_bootstrap(preds: dict, truth: xr.DataArray, *, targets: list[Target], n
     summaries = {m: _summarise(p, truth, n_keep) for m, p in preds.items()}
     truth_summary = _summarise(truth.expand_dims(member=1), None, n_keep)
 
-    rng = np.random.default_rng(seed)
-    idx = np.vstack([np.arange(n), rng.integers(0, n, (n_boot, n))])  # row 0: all tiles once
+    idx = np.vstack([np.arange(n), _tile_draws(n, n_boot, seed)])  # row 0: all tiles once
     scores = tile_scores(summaries, truth_summary, idx, band_km=band_km)
     values = np.full((n_boot + 1, len(targets)), np.nan)
     met = np.zeros((n_boot + 1, len(targets)), dtype=bool)
