@@ -27,7 +27,7 @@ Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`
 :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
 :func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
-:func:`load_world_files`, :func:`targets_by_world`.
+:func:`load_world_files`, :func:`targets_by_world`, :func:`coverage_vs_amf_bias`, :func:`fill_gaps`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scor
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
-           "load_world_files", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES"]
+           "load_world_files", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
@@ -138,6 +138,12 @@ def _memorised(memo: xr.DataArray, template: xr.DataArray) -> xr.DataArray:
                                "long_name": "NOx emission, memorisation baseline"})
 
 
+def fill_gaps(estimate: xr.DataArray) -> xr.DataArray:
+    """A flux-divergence estimate with its gaps filled: a cell never observed on a day takes the method's own mean
+    over the days (Beirle et al. average over time), and 0 where it was never observed at all."""
+    return estimate.fillna(estimate.mean(TIME)).fillna(0.0).assign_attrs(estimate.attrs)
+
+
 def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_members: int = 16, seed: int = 0,
                    spinup_days: int = 3, device: str = "cpu", progress: bool = False):
     """Every method's estimate of ``days`` of one world.
@@ -161,10 +167,10 @@ def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_me
                                   seed=seed, device=device), n_days=n)
     est["vae"] = ens.mean(MEMBER).assign_attrs(ens.attrs)
     fd, timing["flux_divergence_s_per_day"] = timed(lambda: get_baseline("flux_divergence")(world, days), n_days=n)
-    est["flux_divergence"] = fd.fillna(fd.mean(TIME)).fillna(0.0).assign_attrs(fd.attrs)
+    est["flux_divergence"] = fill_gaps(fd)
     fd7, timing["flux_divergence_7d_s_per_day"] = timed(lambda: get_baseline("flux_divergence_7d")(world, days),
                                                         n_days=n)
-    est["flux_divergence_7d"] = fd7.fillna(fd7.mean(TIME)).fillna(0.0).assign_attrs(fd7.attrs)
+    est["flux_divergence_7d"] = fill_gaps(fd7)
     est["prior"] = get_baseline("prior")(world, days)
     est["memorisation"] = _memorised(nets.memorisation, world["emission"].sel({TIME: days}))
     if len(var_days):
