@@ -51,3 +51,49 @@ def test_device():
     assert resolve_device("auto").type in ("cpu", "cuda")
     with pytest.raises(ValueError, match="valid"):
         resolve_device("tpu")
+
+
+def _cfm_setup():
+    from eoretrieval.nets.flow_matching import ConditionalFlowMatcher
+    from eoretrieval.nets.unet import UNet
+
+    torch.manual_seed(0)
+    model = UNet(3, 1, base_channels=4, channel_mults=(1, 2), time_embedding=True)
+    return model, ConditionalFlowMatcher()
+
+
+def test_val_seed_makes_a_stochastic_validation_loss_deterministic():
+    """A flow-matching validation pass draws its own time and noise: two passes over the same weights differ unless
+    ``val_seed`` fixes the draws, and a seeded pass leaves the caller's random stream where it was."""
+    from eoretrieval.nets.train import _mean_loss
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model, cfm = _cfm_setup()
+    loader = DataLoader(TensorDataset(*_data(8, seed=1)), batch_size=4)
+    a, b = (_mean_loss(model, cfm, loader, "cpu") for _ in range(2))
+    assert a != b
+    torch.manual_seed(5)
+    s1 = _mean_loss(model, cfm, loader, "cpu", seed=7)
+    after = torch.rand(3)
+    torch.manual_seed(6)                         # another state of the caller's stream: the same seeded loss
+    s2 = _mean_loss(model, cfm, loader, "cpu", seed=7)
+    assert s1 == s2
+    torch.manual_seed(5)
+    assert torch.equal(torch.rand(3), after)     # the seeded pass did not advance the stream
+
+
+def test_val_seed_leaves_the_training_stream_untouched():
+    """With ``val_seed`` the training losses are those of a run without validation (same draws); without it the
+    validation passes consume the stream and the training losses change."""
+    def run(val, val_seed):
+        model, cfm = _cfm_setup()
+        res = train(model, cfm, _data(8), val, epochs=3, batch_size=4, seed=0, device="cpu", patience=None,
+                    progress=False, val_seed=val_seed)
+        return [h["train_loss"] for h in res.history], [h["val_loss"] for h in res.history]
+
+    no_val, _ = run(None, None)
+    seeded, vals = run(_data(4, seed=1), 11)
+    legacy, _ = run(_data(4, seed=1), None)
+    assert seeded == no_val
+    assert legacy[1:] != no_val[1:]
+    assert len(set(vals)) == 3

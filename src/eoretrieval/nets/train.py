@@ -8,6 +8,7 @@ Public names: :func:`train`, :func:`resolve_device`, :func:`seed_everything`, :c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import os
@@ -72,10 +73,17 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _mean_loss(model, objective, loader, device) -> float:
+def _mean_loss(model, objective, loader, device, seed: int | None = None) -> float:
+    """Mean of ``objective.loss`` over ``loader``; with ``seed`` the objective's random draws (time, noise) come from
+    a forked generator seeded with it, so the loss is a deterministic function of the weights and the caller's
+    random stream is left where it was."""
     model.eval()
     total, n = 0.0, 0
-    with torch.no_grad():
+    devices = [device] if torch.device(device).type == "cuda" else []
+    fork = torch.random.fork_rng(devices=devices) if seed is not None else contextlib.nullcontext()
+    with fork, torch.no_grad():
+        if seed is not None:
+            torch.manual_seed(seed)
         for x1, cond in loader:
             x1, cond = x1.to(device), cond.to(device)
             total += objective.loss(model, x1, cond).item() * len(x1)
@@ -88,7 +96,7 @@ def train(model: nn.Module, objective: Objective, train_data: tuple[torch.Tensor
           lr: float = 1e-3, weight_decay: float = 0.0, patience: int | None = 10, seed: int = 0,
           device: str = "auto", max_steps: int | None = None, checkpoint: str | os.PathLike | None = None,
           log_csv: str | os.PathLike | None = None, progress: bool | None = None,
-          lr_schedule: str = "cosine", augment=None) -> TrainResult:
+          lr_schedule: str = "cosine", augment=None, val_seed: int | None = None) -> TrainResult:
     """Train ``model`` with ``objective.loss`` and Adam; keep the weights of the best validation epoch.
 
     Parameters
@@ -122,6 +130,13 @@ def train(model: nn.Module, objective: Objective, train_data: tuple[torch.Tensor
     augment : callable or None
         ``augment(x1, cond, generator) -> (x1, cond)`` applied to every training batch (not to validation),
         e.g. :class:`~eoretrieval.nox.features.ScaleAugment`.
+    val_seed : int or None
+        For an objective that draws its own randomness (flow matching's time and source noise, a diffusion's
+        noise level), the validation loss of one pass is a random number: the minimum over many epochs is low
+        by chance, and more epochs make it lower. With ``val_seed`` every validation pass draws the same numbers
+        (a forked generator; the training stream is untouched), so epochs and runs compare on one footing. None
+        keeps the earlier behaviour (validation draws from the training stream), which the recorded commands of
+        earlier artefacts reproduce.
 
     Returns
     -------
@@ -173,7 +188,8 @@ def train(model: nn.Module, objective: Objective, train_data: tuple[torch.Tensor
             if sched is not None:
                 sched.step()
             train_loss = total / max(n, 1)
-            val_loss = _mean_loss(model, objective, val_loader, dev) if val_loader is not None else train_loss
+            val_loss = (_mean_loss(model, objective, val_loader, dev, seed=val_seed) if val_loader is not None
+                        else train_loss)
             improved = val_loss < best_val
             if improved:
                 best_val, best_epoch, bad = val_loss, epoch, 0

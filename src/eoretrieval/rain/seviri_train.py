@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-seed", type=int, default=None,
+                   help="draw the validation loss's random time and noise from this seed every epoch (deterministic "
+                        "per weights; default: from the training stream, as the earlier artefacts were trained)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
@@ -274,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     with artifacts.staging(final) as tmp:
         result = train(model, objective, (x1, c), (vx1, vc), epochs=args.epochs, batch_size=args.batch_size,
                        lr=args.lr, patience=None if generative else 8, seed=args.seed, device=args.device,
-                       max_steps=args.max_steps, checkpoint=None, log_csv=tmp / "train_log.csv")
+                       max_steps=args.max_steps, checkpoint=None, log_csv=tmp / "train_log.csv",
+                       val_seed=args.val_seed)
         model.eval()
         torch.save(model.state_dict(), tmp / "weights.pt")
         (tmp / "normalisation.json").write_text(json.dumps(norm, indent=2) + "\n")
