@@ -22,7 +22,8 @@ import pytest
 import xarray as xr
 
 from eoretrieval.nox.levels import (combine_levels, expected_abs_rel_err, level_floor, level_record,
-                                    monthly_total_ratios)
+                                    mean_abs_rel_err, monthly_total_ratios)
+from eoretrieval.nox.scales import cell_area, monthly_domain_totals
 
 UNITS = "mol m-2 s-1"
 
@@ -64,6 +65,21 @@ def test_monthly_total_ratios_by_hand():
     assert monthly_total_ratios(pred, truth) == pytest.approx([2.0, 1.5])
     with pytest.raises(ValueError, match="same units"):
         monthly_total_ratios(pred.assign_attrs(units="kg"), truth)
+
+
+def test_monthly_domain_totals_by_hand():
+    times = pd.date_range("2021-01-30", periods=4, freq="D")
+    field = _field([1.0, 3.0, 4.0, 4.0], times)
+    area = float(cell_area(field).sum())
+    assert monthly_domain_totals(field).values == pytest.approx([2.0 * area, 4.0 * area])
+    assert list(monthly_domain_totals(field)["time"].dt.month.values) == [1, 2]
+
+
+def test_mean_abs_rel_err_averages_worlds_of_months():
+    recs = [{"seed": 1, "ratios": {"m": [1.1, 0.8]}}, {"seed": 2, "ratios": {"m": [1.0, 1.0, 1.06]}}]
+    assert mean_abs_rel_err(recs, "m") == pytest.approx((0.15 + 0.02) / 2)
+    with pytest.raises(ValueError, match="'x'.*\\[1, 2\\]"):
+        mean_abs_rel_err(recs, "x")
 
 
 def test_level_floor_recovers_the_sigmas():

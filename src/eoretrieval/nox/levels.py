@@ -24,7 +24,7 @@ A method can beat the floor only with information the OSSE does not model as suc
 unrealistically easy), or a level prior narrower than the generator's spread of worlds.
 
 Public names: :func:`monthly_total_ratios`, :func:`level_record`, :func:`level_floor`, :func:`combine_levels`,
-:func:`expected_abs_rel_err`.
+:func:`expected_abs_rel_err`, :func:`mean_abs_rel_err`.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ import math
 import numpy as np
 import xarray as xr
 
-from ..conventions import LAT, LON, TIME
-from .scales import cell_area
+from ..conventions import TIME
+from .scales import monthly_domain_totals
 
-__all__ = ["monthly_total_ratios", "level_record", "level_floor", "combine_levels", "expected_abs_rel_err"]
+__all__ = ["monthly_total_ratios", "level_record", "level_floor", "combine_levels", "expected_abs_rel_err",
+           "mean_abs_rel_err"]
 
 
 def monthly_total_ratios(pred: xr.DataArray, truth: xr.DataArray) -> np.ndarray:
@@ -53,12 +54,7 @@ def monthly_total_ratios(pred: xr.DataArray, truth: xr.DataArray) -> np.ndarray:
     if pred.attrs.get("units") != truth.attrs.get("units"):
         raise ValueError(f"monthly_total_ratios: estimate in {pred.attrs.get('units')!r}, truth in "
                          f"{truth.attrs.get('units')!r}; expected the same units")
-    pred = pred.sel({TIME: truth[TIME]})
-
-    def monthly(da):
-        return (da * cell_area(da)).sum((LAT, LON)).resample({TIME: "MS"}).mean().dropna(TIME)
-
-    mt, mp = monthly(truth), monthly(pred)
+    mt, mp = monthly_domain_totals(truth), monthly_domain_totals(pred.sel({TIME: truth[TIME]}))
     if not bool((mt > 0).all()):
         raise ValueError("monthly_total_ratios: a month's true domain total is not positive; expected emissions > 0")
     return np.asarray((mp / mt).values, dtype=float)
@@ -86,6 +82,16 @@ def level_record(world: xr.Dataset, truth: xr.DataArray, estimates: dict) -> dic
     return {"seed": int(world.attrs.get("seed", -1)), "amf_bias": float(world.attrs["amf_bias"]),
             "amf_bias_std": float(config["amf_bias_std"]),
             "ratios": {m: monthly_total_ratios(e, truth).tolist() for m, e in estimates.items()}}
+
+
+def mean_abs_rel_err(records: list[dict], method: str) -> float:
+    """The mean over worlds of each world's mean absolute relative error of its monthly totals (as
+    :func:`~eoretrieval.nox.osse.scale_scores` averages ``total_abs_rel_err``) of ``method`` in :func:`level_record`
+    results."""
+    missing = [r["seed"] for r in records if method not in r["ratios"]]
+    if missing or not records:
+        raise ValueError(f"mean_abs_rel_err: no {method!r} ratios for worlds {missing or 'none given'}")
+    return float(np.mean([np.mean(np.abs(np.asarray(r["ratios"][method], dtype=float) - 1.0)) for r in records]))
 
 
 def expected_abs_rel_err(sigma: float) -> float:

@@ -45,7 +45,7 @@ from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
 from ..targets import Target, evaluate_targets
 from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
-from .scales import cell_area, coarsen_monthly, regional_totals, source_totals_error
+from .scales import cell_area, coarsen_monthly, monthly_domain_totals, regional_totals, source_totals_error
 
 __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scores", "scale_views",
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
@@ -193,10 +193,6 @@ def trend_by_region(emission: xr.DataArray, regions: dict) -> dict[str, float]:
     return {str(r): float(100.0 * (b.sel(region=r) / a.sel(region=r) - 1.0)) for r in tot["region"].values}
 
 
-def _monthly_totals(emission: xr.DataArray) -> xr.DataArray:
-    return (emission * cell_area(emission)).sum((LAT, LON)).resample({TIME: "MS"}).mean()
-
-
 def scale_scores(pred: xr.DataArray, truth: xr.DataArray, regions: dict, *, n_top: int = 20) -> dict:
     """Scores of one estimate at every scale (see the module text); ``pred`` and ``truth`` (time, lat, lon), same units.
 
@@ -225,7 +221,7 @@ def scale_scores(pred: xr.DataArray, truth: xr.DataArray, regions: dict, *, n_to
     tm = coarsen_monthly(truth, factor=4).dropna(TIME, how="all")
     out["deg1_monthly"] = {"rmse": float(rmse(pm, tm)), "corr": float(corr(pm, tm, dim=(LAT, LON)).mean())}
     out[f"top{n_top}_abs_rel_err"] = source_totals_error(pred, truth, n=n_top, halfwidth=2)["abs_rel_err"]
-    mt, mp = _monthly_totals(truth).dropna(TIME), _monthly_totals(pred).dropna(TIME)
+    mt, mp = monthly_domain_totals(truth), monthly_domain_totals(pred)
     out["total_abs_rel_err"] = float(np.abs(mp / mt - 1.0).mean())
     tp, tt = trend_by_region(pred, regions), trend_by_region(truth, regions)
     out["trend_abs_err_pp"] = float(np.mean([abs(tp[r] - tt[r]) for r in tt]))
@@ -255,7 +251,7 @@ def amf_bias_diagnostic(pred: xr.DataArray, truth: xr.DataArray, amf_bias: float
         with ``reference``, ``level_vs_reference``.
     """
     pred = pred.sel({TIME: truth[TIME]})
-    mt, mp = _monthly_totals(truth).dropna(TIME), _monthly_totals(pred).dropna(TIME)
+    mt, mp = monthly_domain_totals(truth), monthly_domain_totals(pred)
     r = (mp / mt).values
     out = {"amf_bias": float(amf_bias), "total_signed_rel_err": float(np.mean(r - 1.0)),
            "total_abs_rel_err": float(np.mean(np.abs(r - 1.0))),

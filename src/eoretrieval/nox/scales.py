@@ -6,7 +6,7 @@ be right once integrated in space and time :cite:`beirle2019`. These functions g
 aggregation before it is scored.
 
 Public names: :func:`cell_area`, :func:`coarsen_monthly`, :func:`source_boxes`, :func:`box_totals`,
-:func:`source_totals_error`, :func:`regional_totals`.
+:func:`source_totals_error`, :func:`regional_totals`, :func:`monthly_domain_totals`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ..conventions import LAT, LON, TIME
 from ..errors import DataError
 from ..io.checks import require_units
 
-__all__ = ["cell_area", "coarsen_monthly", "source_boxes", "box_totals", "source_totals_error", "regional_totals"]
+__all__ = ["cell_area", "coarsen_monthly", "source_boxes", "box_totals", "source_totals_error", "regional_totals",
+           "monthly_domain_totals"]
 
 EARTH_RADIUS = 6.371e6  #: m
 
@@ -34,6 +35,12 @@ def cell_area(da: xr.DataArray) -> xr.DataArray:
     band = EARTH_RADIUS**2 * np.radians(lon[1] - lon[0]) * (np.sin(np.radians(lat) + h) - np.sin(np.radians(lat) - h))
     return xr.DataArray(np.repeat(band[:, None], lon.size, axis=1), dims=(LAT, LON),
                         coords={LAT: da[LAT], LON: da[LON]}, attrs={"units": "m2", "long_name": "cell area"})
+
+
+def monthly_domain_totals(emission: xr.DataArray) -> xr.DataArray:
+    """Each calendar month's mean of the daily domain totals (emission x cell area, summed over the grid) of a
+    (time, lat, lon) field; months without a day are dropped."""
+    return (emission * cell_area(emission)).sum((LAT, LON)).resample({TIME: "MS"}).mean().dropna(TIME)
 
 
 def coarsen_monthly(emission: xr.DataArray, *, factor: int, monthly: bool = True) -> xr.DataArray:
