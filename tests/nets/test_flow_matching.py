@@ -87,3 +87,32 @@ def test_residual_matcher_adds_mean():
     assert res.loss(net, torch.randn(2, 1, 8, 8), cond).ndim == 0
     with pytest.raises(ValueError, match="residual_scale"):
         ResidualFlowMatcher(mean_net, residual_scale=0.0)
+
+
+def test_time_grid_uniform_and_power():
+    from eoretrieval.nets.flow_matching import time_grid
+    assert torch.equal(time_grid(7), torch.linspace(0, 1, 8))  # p = 1 is torch's own uniform grid, bit for bit
+    g = time_grid(5, power=2.0, dtype=torch.float64)
+    assert torch.allclose(g, torch.tensor([0.0, 0.36, 0.64, 0.84, 0.96, 1.0], dtype=torch.float64))
+    g3 = time_grid(4, power=3.0, t0=0.5, t1=1.0, dtype=torch.float64)
+    assert g3[0] == 0.5 and g3[-1] == 1.0 and bool((g3.diff() > 0).all())
+    assert bool((g3.diff().diff() < 0).all())  # steps shorten toward t1
+    with pytest.raises(ValueError, match="power"):
+        time_grid(3, power=0.0)
+    with pytest.raises(ValueError, match="n_steps"):
+        time_grid(0)
+
+
+@pytest.mark.parametrize("method", ["euler", "heun"])
+def test_integrate_ode_uses_the_time_grid(method):
+    from eoretrieval.nets.flow_matching import time_grid
+    seen = []
+    integrate_ode(lambda x, t: seen.append(float(t)) or x, torch.ones(1, dtype=torch.float64), n_steps=4,
+                  method=method, time_power=2.0)
+    grid = time_grid(4, power=2.0, dtype=torch.float64).tolist()
+    # Euler evaluates at t_0 .. t_{n-1}; Heun's corrector also at t_1 .. t_{n-1} (its last step is Euler)
+    assert seen[0] == 0.0 and sorted(set(seen)) == pytest.approx(grid[:-1])
+    assert len(seen) == ConditionalFlowMatcher.nfe(4, method)
+    # the non-uniform grid still converges: dx/dt = x from 1 reaches e
+    x = integrate_ode(lambda x, t: x, torch.ones(1, dtype=torch.float64), n_steps=400, method=method, time_power=2.0)
+    assert abs(x.item() - torch.e) < (1e-2 if method == "euler" else 1e-5)

@@ -112,3 +112,16 @@ def test_training_patches_regenerate_what_the_network_saw(tmp_path):
     np.testing.assert_array_equal(first.rain, seen["rain"][:3])
     with pytest.raises(DataError, match="not the radar files"):
         training_patches(tmp_path / "unet", train_files=FILES.replace("0[01]*", "0[0]*"))
+
+
+def test_predict_passes_the_sampler_to_the_ode(tmp_path):
+    folder = _train(tmp_path, "flow_matching")
+    model, objective, norm, _ = load_method(folder)
+    cond = np.random.default_rng(0).normal(size=(2, 15, 16, 16)).astype(np.float32)
+    base, _ = predict(model, objective, norm, cond, n_members=2, n_steps=3, seed=1)
+    same, _ = predict(model, objective, norm, cond, n_members=2, n_steps=3, seed=1,
+                      sampler={"method": "euler", "time_power": 1.0})
+    np.testing.assert_array_equal(base, same)  # the default is the uniform Euler grid
+    for sampler in ({"method": "heun", "time_power": 1.0}, {"method": "euler", "time_power": 2.0}):
+        other, _ = predict(model, objective, norm, cond, n_members=2, n_steps=3, seed=1, sampler=sampler)
+        assert not np.array_equal(base, other)

@@ -5,7 +5,8 @@ residual variant (network mean + generative residual, CorrDiff style :cite:`mard
 The velocity network is called as ``model(torch.cat([xt, cond], 1), t)`` with ``t`` of shape ``(batch,)``
 (e.g. :class:`~eoretrieval.nets.unet.UNet` with ``time_embedding=True``).
 
-Public names: :class:`ConditionalFlowMatcher`, :class:`ResidualFlowMatcher`, :func:`integrate_ode`.
+Public names: :class:`ConditionalFlowMatcher`, :class:`ResidualFlowMatcher`, :func:`integrate_ode`,
+:func:`time_grid`.
 
 References
 ----------
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["ConditionalFlowMatcher", "ResidualFlowMatcher", "integrate_ode"]
+__all__ = ["ConditionalFlowMatcher", "ResidualFlowMatcher", "integrate_ode", "time_grid"]
 
 
 def _pad_t(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -113,7 +114,8 @@ class ConditionalFlowMatcher:
         return torch.mean((vt - ut) ** 2)
 
     def sample(self, model: nn.Module, cond: torch.Tensor, *, out_channels: int = 1, n_steps: int = 10,
-               method: str = "euler", generator: torch.Generator | None = None) -> torch.Tensor:
+               method: str = "euler", time_power: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """Integrate :math:`dx/dt = v_\\theta(x, t, c)` from :math:`x_0 \\sim N(0, I)` at t=0 to t=1.
 
         Parameters
@@ -128,6 +130,8 @@ class ConditionalFlowMatcher:
             Integration steps; the number of function evaluations is :meth:`nfe` (``n_steps`` for Euler,
             ``2 * n_steps - 1`` for Heun, whose last step is Euler as in EDM :cite:`karras2022`).
         method : {"euler", "heun"}
+        time_power : float
+            Time grid of :func:`time_grid` (1: uniform; > 1: steps shorten toward the data end t=1).
         generator : torch.Generator, optional
             Seeds the initial noise.
 
@@ -143,7 +147,7 @@ class ConditionalFlowMatcher:
             return model(torch.cat([x, cond], dim=1), t.expand(x.shape[0]))
 
         with torch.no_grad():
-            return integrate_ode(velocity, x0, n_steps=n_steps, method=method)
+            return integrate_ode(velocity, x0, n_steps=n_steps, method=method, time_power=time_power)
 
     @staticmethod
     def nfe(n_steps: int, method: str = "euler") -> int:
@@ -151,9 +155,35 @@ class ConditionalFlowMatcher:
         return int(n_steps) if method == "euler" else int(2 * n_steps - 1)
 
 
+def time_grid(n_steps: int, *, power: float = 1.0, t0: float = 0.0, t1: float = 1.0,
+              dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    """The ``n_steps + 1`` times of the ODE sampler, :math:`t_k = t_0 + (t_1 - t_0)(1 - (1 - k/n)^p)`.
+
+    ``power`` :math:`p = 1` is the uniform grid; :math:`p > 1` shortens the steps toward ``t1`` (the data end of
+    the flow), where an Euler step from :math:`t` lands on the conditional mean :math:`E[x_1 | x_t]`, smooth unless
+    :math:`t` is close to 1 (the same idea as the :math:`\rho` grid of EDM :cite:`karras2022`).
+
+    Raises
+    ------
+    ValueError
+        If ``n_steps < 1`` or ``power <= 0``.
+    """
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    if not power > 0:
+        raise ValueError(f"time power must be > 0, got {power}")
+    if float(power) == 1.0:  # the uniform grid exactly as torch spaces it
+        return torch.linspace(t0, t1, n_steps + 1, dtype=dtype, device=device)
+    u = torch.linspace(0.0, 1.0, n_steps + 1, dtype=torch.float64)
+    ts = t0 + (t1 - t0) * (1.0 - (1.0 - u) ** float(power))
+    ts[0], ts[-1] = t0, t1
+    return ts.to(dtype=dtype, device=device)
+
+
 def integrate_ode(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x0: torch.Tensor, *,
-                  n_steps: int, method: str = "euler", t0: float = 0.0, t1: float = 1.0) -> torch.Tensor:
-    """Integrate :math:`dx/dt = v(x, t)` from ``t0`` to ``t1`` on a uniform grid of ``n_steps`` steps.
+                  n_steps: int, method: str = "euler", t0: float = 0.0, t1: float = 1.0,
+                  time_power: float = 1.0) -> torch.Tensor:
+    """Integrate :math:`dx/dt = v(x, t)` from ``t0`` to ``t1`` in ``n_steps`` steps on :func:`time_grid`.
 
     Parameters
     ----------
@@ -165,17 +195,17 @@ def integrate_ode(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
         Steps (>= 1).
     method : {"euler", "heun"}
         Explicit Euler (NFE = ``n_steps``) or Heun's second-order method (NFE = ``2 n_steps - 1``).
+    time_power : float
+        Grid of :func:`time_grid` (1: uniform).
 
     Returns
     -------
     torch.Tensor
         State at ``t1``, same shape as ``x0``.
     """
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
     if method not in ("euler", "heun"):
         raise ValueError(f"unknown method {method!r}; valid: 'euler', 'heun'")
-    ts = torch.linspace(t0, t1, n_steps + 1, dtype=x0.dtype, device=x0.device)
+    ts = time_grid(n_steps, power=time_power, t0=t0, t1=t1, dtype=x0.dtype, device=x0.device)
     x = x0
     for k in range(n_steps):
         t, dt = ts[k:k + 1], ts[k + 1] - ts[k]
@@ -224,9 +254,10 @@ class ResidualFlowMatcher(ConditionalFlowMatcher):
         return super().loss(model, (x1 - mu) / self.residual_scale, torch.cat([cond, mu], dim=1))
 
     def sample(self, model: nn.Module, cond: torch.Tensor, *, out_channels: int = 1, n_steps: int = 10,
-               method: str = "euler", generator: torch.Generator | None = None) -> torch.Tensor:
+               method: str = "euler", time_power: float = 1.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """Return :math:`m(c) + s\\,\\hat r` with :math:`\\hat r` from the ODE sampler; ``(bs, c, y, x)``."""
         mu = self.mean(cond)
         r = super().sample(model, torch.cat([cond, mu], dim=1), out_channels=out_channels, n_steps=n_steps,
-                           method=method, generator=generator)
+                           method=method, time_power=time_power, generator=generator)
         return mu + self.residual_scale * r

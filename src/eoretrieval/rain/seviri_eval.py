@@ -43,6 +43,7 @@ from ..verify.spatial import fss
 from ..verify.spectral import radial_power_spectrum, spectral_slope
 from ..errors import DataError
 from .seviri_data import IR_SCALE, RainTransform, Samples
+from .seviri_sampler import sampler_for
 from .seviri_train import N_CHANNELS, load_method
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
@@ -85,12 +86,15 @@ SEVIRI_PROFILES = {
 
 
 def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 8, n_steps: int | None = None,
-            seed: int = 0, batch: int = 96, device: str = "cpu", threads: int | None = 1) -> tuple[np.ndarray, float]:
+            seed: int = 0, batch: int = 96, device: str = "cpu", threads: int | None = 1,
+            sampler: dict | None = None) -> tuple[np.ndarray, float]:
     """Rain fields ``(member, sample, y, x)`` in mm h-1 and the sampling time per field (s).
 
     ``cond`` is the 3-frame normalised IR ``(sample, 3 * 5, y, x)``; 1-frame models keep the last frame.
     The U-Net returns one member. The time per field is wall time / (members × samples). ``threads`` sets
     ``torch.set_num_threads`` (on a shared CPU, more threads than free cores make sampling many times slower).
+    ``sampler`` (flow-matching objectives only) is passed to the ODE sampler: ``{"method": "euler" | "heun",
+    "time_power": p}``; ``n_steps`` counts its steps, not its network evaluations.
     """
     if threads:
         torch.set_num_threads(int(threads))
@@ -110,7 +114,7 @@ def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 
             if norm["method"] == "unet":
                 z = model(cb)
             else:
-                z = objective.sample(model, cb, n_steps=n_steps, generator=gen)
+                z = objective.sample(model, cb, n_steps=n_steps, generator=gen, **(sampler or {}))
             zs.append(z[:, 0].cpu().numpy())
     seconds = (time.perf_counter() - t0) / rep.shape[0]
     z = np.concatenate(zs).reshape(members, cond.shape[0], *cond.shape[2:])
@@ -211,13 +215,16 @@ def evaluate_methods(test: Samples, *, artifacts_root: str | Path, profile: Sevi
     metrics, preds = {}, {}
     for method in tqdm(methods, desc="methods", disable=None):
         model, objective, norm, manifest = load_method(Path(artifacts_root) / method, device=device)
-        n_steps = profile.nfe.get(method)
+        nfe = profile.nfe.get(method)
+        n_steps, sampler, source = (None, {}, "") if nfe is None else sampler_for(artifacts_root, method, nfe)
         values, sec = predict(model, objective, norm, test.cond, n_members=profile.n_members, n_steps=n_steps,
-                              seed=seed, device=device)
+                              seed=seed, device=device, sampler=sampler)
         pred = as_fields(values, spacing_km=spacing_km, name=method)
         m = score(pred, truth, spacing_km=spacing_km, band_km=profile.spectrum_band_km, seed=seed)
-        m.update({"nfe": 1 if method == "unet" else int(n_steps), "sample_s": sec, "n_frames": norm["n_frames"],
+        m.update({"nfe": 1 if method == "unet" else int(nfe), "sample_s": sec, "n_frames": norm["n_frames"],
                   "train_seconds": manifest.get("train_seconds")})
+        if sampler:
+            m["sampler"] = {**sampler, "n_steps": int(n_steps), "source": source}
         metrics[method], preds[method] = m, pred
     return metrics, preds
 
@@ -241,8 +248,9 @@ def nfe_curve(test: Samples, *, artifacts_root: str | Path, profile: SeviriProfi
                 continue
             if model is None:
                 model, objective, norm, _ = load_method(Path(artifacts_root) / method, device=device)
-            values, sec = predict(model, objective, norm, test.cond, n_members=profile.n_members, n_steps=n,
-                                  seed=seed, device=device)
+            n_steps, sampler, _ = sampler_for(artifacts_root, method, n)
+            values, sec = predict(model, objective, norm, test.cond, n_members=profile.n_members, n_steps=n_steps,
+                                  seed=seed, device=device, sampler=sampler)
             m = score(as_fields(values, spacing_km=spacing_km), truth, spacing_km=spacing_km,
                       band_km=profile.spectrum_band_km, seed=seed)
             m["sample_s"] = sec

@@ -17,8 +17,8 @@ Example::
 
     nice -n 10 python -m eoretrieval.train rain_seviri --method flow_matching --epochs 20 --threads 1
 
-Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`, :func:`smoke_test`,
-:data:`METHODS`.
+Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`,
+:func:`training_patches`, :func:`validation_patches`, :func:`smoke_test`, :data:`METHODS`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from ..nets import get_model, get_objective
 from ..nets.train import train
 from .seviri_data import IR_SCALE, RainTransform, load_rain_sequence, make_training_set
 
-__all__ = ["main", "build_parser", "build_method", "load_method", "training_patches", "smoke_test", "METHODS",
+__all__ = ["main", "build_parser", "build_method", "load_method", "training_patches", "validation_patches",
+           "smoke_test", "METHODS",
            "MODEL_KWARGS", "STUDY"]
 
 STUDY = "rain_seviri"
@@ -142,21 +143,8 @@ def load_method(folder: str | os.PathLike, *, device: str = "cpu"):
     return model, objective, norm, manifest
 
 
-def training_patches(folder: str | os.PathLike, *, train_files: str | None = None, max_samples: int | None = None,
-                     progress: bool | None = None):
-    """Regenerate the training patches of a committed artefact from its manifest.
-
-    The training command's arguments (``train_argv``; ``provenance.argv`` for artefacts written before it was
-    recorded) fix the files, the grid, the split, the patch size, the seed and the intensity augmentation; :func:`~eoretrieval.rain.seviri_data.make_training_set` is deterministic
-    in them, so the patches (rain and simulated infrared) are those the network saw. ``max_samples`` keeps the first
-    ones (the same draws as the full set's first ones).
-
-    Raises
-    ------
-    DataError
-        If the manifest records no command-line arguments, or the radar files differ from those the artefact was
-        trained on (checksums in the manifest), naming the file.
-    """
+def _manifest_sequence(folder: str | os.PathLike, *, train_files: str | None = None):
+    """The training command's parsed arguments and radar sequence of an artefact (files checked by checksum)."""
     folder = Path(folder)
     manifest = artifacts.load_manifest(folder)
     # train_argv: the arguments main() received; older artefacts have only the process's (python -m eoretrieval.train)
@@ -176,10 +164,50 @@ def training_patches(folder: str | os.PathLike, *, train_files: str | None = Non
                         f"(differing name/checksum pairs: {odd})")
     rain = load_rain_sequence(files, args.train_importer, spacing_m=args.spacing_m,
                               time_step_min=args.time_step_min, n_frames=3)
+    return args, rain
+
+
+def training_patches(folder: str | os.PathLike, *, train_files: str | None = None, max_samples: int | None = None,
+                     progress: bool | None = None):
+    """Regenerate the training patches of a committed artefact from its manifest.
+
+    The training command's arguments (``train_argv``; ``provenance.argv`` for artefacts written before it was
+    recorded) fix the files, the grid, the split, the patch size, the seed and the intensity augmentation; :func:`~eoretrieval.rain.seviri_data.make_training_set` is deterministic
+    in them, so the patches (rain and simulated infrared) are those the network saw. ``max_samples`` keeps the first
+    ones (the same draws as the full set's first ones).
+
+    Raises
+    ------
+    DataError
+        If the manifest records no command-line arguments, or the radar files differ from those the artefact was
+        trained on (checksums in the manifest), naming the file.
+    """
+    args, rain = _manifest_sequence(folder, train_files=train_files)
     n_train_t = int(round(rain.sizes["time"] * (1 - args.val_fraction)))
     n = args.n_samples if max_samples is None else min(int(max_samples), args.n_samples)
     return make_training_set(rain.isel(time=slice(0, n_train_t)), n_samples=n, patch=args.patch, n_frames=3,
                              seed=args.seed, intensity_range=args.intensity_augment, progress=progress)
+
+
+def validation_patches(folder: str | os.PathLike, *, cache: str | None = None):
+    """The validation patches of a committed artefact, ``(cond, rain)``: those its training command scored each
+    epoch (the last ``val_fraction`` of the sequence in time, ``n_val`` patches, never intensity-scaled).
+
+    Rebuilt from the manifest's arguments as :func:`training_patches` does (same checks), through the training
+    command's patch cache (``cache`` overrides its folder).
+
+    Raises
+    ------
+    DataError
+        As :func:`training_patches`.
+    """
+    args, rain = _manifest_sequence(folder)
+    if cache is not None:
+        args.cache = cache
+    n_train_t = int(round(rain.sizes["time"] * (1 - args.val_fraction)))
+    val_rain = rain.isel(time=slice(n_train_t, None))
+    val_rain.attrs = dict(rain.attrs)
+    return _patches(args, val_rain, n=args.n_val, seed=args.seed + 1000, n_frames=3, tag="val")
 
 
 def _checksums(files: list[str]) -> dict:
