@@ -17,7 +17,7 @@ REQUIRED_KEYS = {
     "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed",
                     "targets_by_world", "coverage_vs_amf_bias", "domain_total_floor"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
-                               "weekly_cycle", "realism", "profile", "seed"},
+                               "weekly_cycle", "realism", "lockdown_roundtrip", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
                                 "tile_bootstrap", "ir_conditional", "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},

@@ -22,11 +22,13 @@ from .seviri import read_seviri, read_seviri_netcdf, write_seviri_netcdf
 from .stations import (read_beijing_stations, read_oman_no2_cities, read_openeo_no2_point,
                        read_prsa_station)
 from .tropomi import read_tropomi_no2, to_molec_cm2
+from .era5 import read_era5_file, read_era5_pressure_levels
 
 register_reader("netcdf", read_netcdf)
 register_reader("csv_table", read_csv_table)
 register_reader("shapefile", read_shapefile)
 register_reader("era_interim_monthly", read_era_interim_monthly)
+register_reader("era5_pressure_levels", read_era5_file)
 register_reader("gpm_1c_gmi", read_gpm_1c_gmi)
 register_reader("satrain_scene", read_satrain_scene)
 register_reader("satrain_baseline", read_satrain_baseline)
@@ -61,4 +63,5 @@ __all__ = ["checks", "describe_catalog", "entry_path", "list_entries", "open_cat
            "read_radar", "read_radar_sequence", "read_seviri", "read_seviri_netcdf", "write_seviri_netcdf",
            "read_gpm_1c_gmi", "write_gpm_1c_gmi", "find_satrain_files", "read_satrain_scene",
            "read_satrain_baseline", "satrain_baseline_table", "read_tropomi_no2", "to_molec_cm2", "read_prsa_station",
+           "read_era5_file", "read_era5_pressure_levels",
            "read_beijing_stations", "read_openeo_no2_point", "read_oman_no2_cities", "READERS", "get_reader", "list_readers", "postprocess_reader", "register_reader"]

@@ -17,7 +17,7 @@ window, :func:`daily_means`); a day needs ``min_hours`` valid hours.
   holiday season :cite:`grange2021`, holiday week vs surrounding weeks, block-bootstrap CI;
 - :func:`leave_one_station_out` — pooled model trained on all stations but one, scored on that one (R, RMSE, bias).
 
-Public names: those above and :data:`FEATURES`, :data:`CHINESE_NEW_YEAR`.
+Public names: those above, :func:`block_bootstrap_index`, :data:`FEATURES`, :data:`CHINESE_NEW_YEAR`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ..errors import DataError
 
 __all__ = ["FEATURES", "MET_FEATURES", "CALENDAR_FEATURES", "CHINESE_NEW_YEAR", "cycles", "daily_means",
            "feature_table", "fit_model", "deweather", "trend_pct", "holiday_effect", "leave_one_station_out",
-           "weekly_amplitude", "winter_summer_ratio", "weekly_cycle"]
+           "weekly_amplitude", "winter_summer_ratio", "weekly_cycle", "block_bootstrap_index"]
 
 MET_FEATURES = ("temp", "dewp", "pres", "rain", "wspd", "u", "v")
 CALENDAR_FEATURES = ("trend", "doy", "dow")
@@ -228,7 +228,8 @@ def deweather(daily: xr.Dataset, *, n_draws: int = 100, window: int = 15, seed: 
     return out
 
 
-def _block_bootstrap_index(n: int, block: int, rng: np.random.Generator) -> np.ndarray:
+def block_bootstrap_index(n: int, block: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of one moving-block bootstrap resample of ``n`` consecutive values (blocks of ``block``)."""
     starts = rng.integers(0, n - block + 1, size=int(np.ceil(n / block)))
     return np.concatenate([np.arange(s, s + block) for s in starts])[:n]
 
@@ -272,7 +273,7 @@ def trend_pct(series: xr.DataArray, *, n_boot: int = 1000, block: int = 3, level
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
-        yb = fitted + resid[_block_bootstrap_index(len(x), block, rng)]
+        yb = fitted + resid[block_bootstrap_index(len(x), block, rng)]
         boots.append(pct(yb, fit(yb)[0][0]))
     alpha = (1 - level) / 2
     return {"pct": float(pct(y, coef[0])), "ci": [float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))],
@@ -337,8 +338,8 @@ def holiday_effect(daily: xr.DataArray | xr.Dataset, *, holidays: dict | None = 
             out[str(year)] = {"pct": float("nan"), "ci": [float("nan")] * 2, "n_holiday_days": len(hol),
                               "n_reference_days": len(ref)}
             continue
-        boots = [100 * (hol[_block_bootstrap_index(len(hol), min(block, len(hol)), rng)].mean()
-                        / ref[_block_bootstrap_index(len(ref), block, rng)].mean() - 1) for _ in range(n_boot)]
+        boots = [100 * (hol[block_bootstrap_index(len(hol), min(block, len(hol)), rng)].mean()
+                        / ref[block_bootstrap_index(len(ref), block, rng)].mean() - 1) for _ in range(n_boot)]
         out[str(year)] = {"pct": float(100 * (hol.mean() / ref.mean() - 1)),
                           "ci": [float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))],
                           "n_holiday_days": int(len(hol)), "n_reference_days": int(len(ref))}

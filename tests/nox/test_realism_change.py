@@ -1,0 +1,94 @@
+"""Tests of the lockdown comparison of study 2: periods, evaluated days, and the paired period change."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from eoretrieval.errors import DataError
+from eoretrieval.nox.realism import lockdown_periods, period_change, period_days
+
+
+def _field(days, values, lat=(30.0, 40.0, 50.0), lon=(100.0, 110.0)):
+    v = np.asarray(values, dtype=float)[:, None, None] * np.ones((1, len(lat), len(lon)))
+    return xr.DataArray(v, dims=("time", "lat", "lon"), name="emission",
+                        coords={"time": pd.DatetimeIndex(days), "lat": list(lat), "lon": list(lon)})
+
+
+def _world(lockdown, start="2021-01-01", end="2022-12-31"):
+    t = pd.date_range(start, end, freq="D")
+    return xr.Dataset({"no2_column": (("time",), np.zeros(len(t)))}, coords={"time": t},
+                      attrs={"title": "test world", "inventory": json.dumps({"lockdown": lockdown})})
+
+
+def test_lockdown_periods_take_the_same_weekdays_52_weeks_away():
+    p = lockdown_periods(_world({"start": "2022-05-31", "days": 58, "depth": 0.4}))
+    assert p == {"lockdown": ["2022-05-31", "2022-07-27"], "reference": ["2021-06-01", "2021-07-28"]}
+    first, ref = (pd.Timestamp(p[k][0]) for k in ("lockdown", "reference"))
+    assert first.day_of_week == ref.day_of_week
+    # a lockdown early in the world: the reference lies 52 weeks later
+    p = lockdown_periods(_world({"start": "2021-01-03", "days": 20, "depth": 0.4}))
+    assert p["reference"][0] == "2022-01-02"
+    with pytest.raises(DataError, match="test world: its inventory has no lockdown"):
+        lockdown_periods(_world(None))
+    with pytest.raises(DataError, match="no reference period"):
+        lockdown_periods(_world({"start": "2021-03-01", "days": 20, "depth": 0.4}, end="2021-06-30"))
+
+
+def test_period_days_pair_up_at_the_same_offsets():
+    periods = {"lockdown": ["2022-05-31", "2022-07-27"], "reference": ["2021-06-01", "2021-07-28"]}
+    every = period_days(periods)
+    assert len(every["lockdown"]) == 58
+    some = period_days(periods, 12, block=3)
+    assert len(some["lockdown"]) == len(some["reference"]) == 12
+    offsets = [(d - pd.Timestamp(periods[k][0])).days for k in periods for d in some[k]]
+    assert offsets[:12] == offsets[12:]  # the k-th days pair up
+    runs = np.array(offsets[:12]).reshape(4, 3)
+    assert (np.diff(runs, axis=1) == 1).all()  # runs of consecutive days
+    # one run centred in each quarter of the 58 days: neither end of the period is over-weighted
+    centres = (np.arange(4) + 0.5) * 58 / 4
+    assert np.abs(runs[:, 1] - centres).max() <= 1.5
+    with pytest.raises(ValueError, match="one length"):
+        period_days({"a": ["2021-01-01", "2021-01-10"], "b": ["2022-01-01", "2022-01-05"]})
+
+
+def test_period_change_recovers_a_known_change_and_its_interval_covers_it():
+    rng = np.random.default_rng(0)
+    ref_days = pd.date_range("2021-06-01", periods=40)
+    days = ref_days + pd.Timedelta(days=364)
+    ref_vals = 10 + rng.normal(0, 1, 40)
+    vals = 0.7 * (10 + rng.normal(0, 1, 40))
+    field = _field(days.append(ref_days), np.concatenate([vals, ref_vals]))
+    out = period_change(field, days, ref_days, n_boot=500)
+    assert out["pct"] == pytest.approx(100 * (vals.mean() / ref_vals.mean() - 1))
+    assert out["ci"][0] < out["pct"] < out["ci"][1] and out["ci"][0] < -30 < out["ci"][1]
+    assert out["n_days"] == 40 and out["mean"] == pytest.approx(vals.mean())
+    # without day-to-day noise the interval collapses onto the change
+    flat = period_change(_field(days.append(ref_days), [7.0] * 40 + [10.0] * 40), days, ref_days, n_boot=50)
+    assert flat["pct"] == pytest.approx(-30) and flat["ci"] == pytest.approx([-30, -30])
+
+
+def test_period_change_weights_by_area_and_selects_the_box():
+    days, ref = pd.DatetimeIndex(["2022-01-10"]), pd.DatetimeIndex(["2021-01-11"])
+    lat = (0.0, 60.0)
+    v = np.ones((2, 2, 1))
+    v[0, 1, 0] = 3.0   # the change sits at 60 N only, where cells are half as large
+    field = xr.DataArray(v, dims=("time", "lat", "lon"), name="e",
+                         coords={"time": days.append(ref), "lat": list(lat), "lon": [100.0]})
+    assert period_change(field, days, ref, n_boot=10)["pct"] == pytest.approx(100 * ((1 + 0.5 * 3) / 1.5 - 1))
+    assert period_change(field, days, ref, box=(50, 70, 90, 110), n_boot=10)["pct"] == pytest.approx(200)
+    with pytest.raises(DataError, match="holds no grid cell"):
+        period_change(field, days, ref, box=(10, 20, 90, 110))
+
+
+def test_period_change_refuses_missing_days_and_gaps():
+    days, ref = pd.date_range("2022-01-10", periods=3), pd.date_range("2021-01-11", periods=3)
+    field = _field(days.append(ref), [1, 1, np.nan, 1, 1, 1])
+    with pytest.raises(DataError, match="emission: no finite regional mean on 2022-01-12"):
+        period_change(field, days, ref)
+    with pytest.raises(DataError, match="no values for 1 of the days"):
+        period_change(field, days + pd.Timedelta(days=1), ref)
+    with pytest.raises(ValueError, match="equal in number"):
+        period_change(field, days[:2], ref)
