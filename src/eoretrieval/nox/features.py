@@ -60,6 +60,8 @@ DEFAULT_CHANNELS = ("no2", "valid", "no2_prev", "valid_prev", "u", "v", "lifetim
                     "doy_sin", "doy_cos", "weekend", "no2_7d", "valid_7d", "fluxdiv_7d")
 #: Variables a world must hold for :func:`make_inputs` and :func:`make_targets`.
 REQUIRED_VARIABLES = ("emission", "no2_column", "valid", "u", "v", "lifetime")
+#: Variables :func:`make_inputs` needs (real-data inputs have no true ``emission``).
+INPUT_VARIABLES = ("no2_column", "valid", "u", "v", "lifetime")
 
 # channel -> world variable whose mean/std normalise it (None: not normalised)
 _SOURCE = {"no2": "no2_column", "no2_prev": "no2_column", "no2_7d": "no2_column", "u": "u", "v": "v",
@@ -218,7 +220,7 @@ def make_inputs(world: xr.Dataset, days, norm: Normalisation) -> torch.Tensor:
     DataError
         If a needed variable is missing from ``world``.
     """
-    _check(world, REQUIRED_VARIABLES)
+    _check(world, INPUT_VARIABLES)
     days = pd.DatetimeIndex(days)
     no2 = _field(world, "no2_column")
     valid = (_field(world, "valid") > 0.5) & no2.notnull()

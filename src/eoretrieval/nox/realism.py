@@ -7,17 +7,18 @@
   → study 1's network and flux divergence → scores
   against the world's true emissions, next to study 1 on the gridded inputs of the same world and days.
   Study 1's code is reached through one adapter, :func:`study1_api`.
-- :func:`lockdown_periods`, :func:`period_days` and :func:`period_change` — the change of emissions between a
-  lockdown and the same weekdays 52 weeks earlier (the 2020-against-2019 comparison of real studies), with a
-  paired block-bootstrap interval; run through :func:`roundtrip` on a world whose dip is known, it checks the
-  whole path on the question a user would ask of the archive.
+- :func:`estimate_real` — the same path on real files (no world): orbits and ERA5 winds → :func:`real_inputs`
+  (columns, winds, the NOx lifetime, the prior of :func:`model_prior`, the configured background) → emissions;
+  :func:`roundtrip` calls it on the files it writes, so the round trip tests the code real files go through.
+- the lockdown comparison (:mod:`eoretrieval.nox.changes`) run through :func:`roundtrip` on a world whose dip is
+  known checks the whole path on the question a user would ask of the archive.
 - :func:`world_cycles` — weekly amplitude and winter/summer ratio of the world's NO2 in a box, to set
   against the stations (:func:`eoretrieval.nox.deweather.weekly_amplitude`, ``winter_summer_ratio``).
 - :data:`STUDY2_PROFILES` — sizes of the "ci" and "paper" runs.
 
 Public names: :class:`Study2Config`, :data:`STUDY2_PROFILES`, :func:`study1_api`, :func:`roundtrip_days`,
-:func:`roundtrip`, :func:`roundtrip_summary`, :func:`lockdown_periods`, :func:`period_days`, :func:`period_change`,
-:func:`world_cycles`, :data:`BEIJING_BOX`.
+:func:`roundtrip`, :func:`roundtrip_summary`, :func:`world_config`, :func:`model_prior`, :func:`real_inputs`,
+:func:`estimate_real`, :func:`world_cycles`, :data:`BEIJING_BOX`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import xarray as xr
 from ..errors import DataError
 
 __all__ = ["Study2Config", "STUDY2_PROFILES", "study1_api", "roundtrip_days", "roundtrip", "roundtrip_summary",
-           "lockdown_periods", "period_days", "period_change", "world_cycles", "BEIJING_BOX"]
+           "world_config", "model_prior", "real_inputs", "estimate_real", "world_cycles", "BEIJING_BOX"]
 
 #: (lat_min, lat_max, lon_min, lon_max) of urban Beijing and its surroundings (the 12 stations lie inside)
 BEIJING_BOX = (39.5, 40.5, 115.75, 117.0)
@@ -88,123 +89,123 @@ def _with_history(days: pd.DatetimeIndex, history: int) -> pd.DatetimeIndex:
     return out
 
 
-def lockdown_periods(world: xr.Dataset, *, shift_days: int = 364) -> dict:
-    """The lockdown of a world (from its ``inventory`` attribute) and the reference: the same weekdays
-    ``shift_days`` earlier (52 weeks), or later when the world begins after that.
-
-    Returns
-    -------
-    dict
-        ``{"lockdown": [first, last], "reference": [first, last]}`` (``YYYY-MM-DD`` strings, inclusive).
-
-    Raises
-    ------
-    DataError
-        If the world has no lockdown, or neither reference period lies in its time span (naming the world).
-    """
+def world_config(world: xr.Dataset):
+    """The :class:`~eoretrieval.nox.world.NoxWorldConfig` a world was made with (its ``config`` attribute)."""
     import json
 
-    name = world.attrs.get("title", "NOx world")
-    lockdown = json.loads(world.attrs.get("inventory", "{}")).get("lockdown")
-    if not lockdown:
-        raise DataError(f"{name}: its inventory has no lockdown; choose a world with one (attribute 'inventory')")
-    first = pd.Timestamp(lockdown["start"])
-    last = first + pd.Timedelta(days=int(lockdown["days"]) - 1)
-    t0, t1 = pd.Timestamp(world["time"].values[0]), pd.Timestamp(world["time"].values[-1])
-    for shift in (-shift_days, shift_days):
-        r0, r1 = first + pd.Timedelta(days=shift), last + pd.Timedelta(days=shift)
-        if r0 >= t0 + pd.Timedelta(days=7) and r1 <= t1:
-            return {"lockdown": [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"],
-                    "reference": [f"{r0:%Y-%m-%d}", f"{r1:%Y-%m-%d}"]}
-    raise DataError(f"{name}: no reference period {shift_days} days before or after its lockdown "
-                    f"({first:%Y-%m-%d} to {last:%Y-%m-%d}) lies in {t0:%Y-%m-%d} to {t1:%Y-%m-%d}")
+    from .world import NoxWorldConfig
+
+    if "config" not in world.attrs:
+        raise DataError(f"{world.attrs.get('title', 'NOx world')}: attribute 'config' missing; make the world with "
+                        "eoretrieval.nox.make_nox_world")
+    return NoxWorldConfig(**{k: tuple(v) if isinstance(v, list) else v
+                             for k, v in json.loads(world.attrs["config"]).items()})
 
 
-def period_days(periods: dict, n: int = 0, *, block: int = 3) -> dict:
-    """Evaluated days of each period: all of them (``n = 0``), or ``n`` days in runs of ``block`` consecutive days,
-    one run centred in each of ``n / block`` equal parts of the period (so a subsample weighs the period's start,
-    middle and end alike), at the same offsets in every period (so the k-th days of two periods pair up).
+def model_prior(lat, lon, days, config) -> xr.DataArray:
+    """The prior emission of the model for ``days`` (mol m-2 s-1, ``(time, lat, lon)``).
+
+    The world generator's mean inventory over the config's period (what the networks were trained with, see
+    :func:`~eoretrieval.nox.inventory.expected_inventory`); a day outside that period takes the value of the day a
+    whole number of 52 weeks away inside it (same weekday, the season within a few days), so real days of other
+    years get the prior of their calendar place, without a trend extrapolated beyond the training period.
 
     Raises
     ------
-    ValueError
-        If the periods differ in length or a period is empty.
+    DataError
+        If the period is shorter than 52 weeks and a day cannot be mapped into it.
     """
-    spans = {k: pd.date_range(v[0], v[1], freq="D") for k, v in periods.items()}
-    lengths = {len(v) for v in spans.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        raise ValueError(f"periods must be non-empty and of one length, got {({k: len(v) for k, v in spans.items()})}")
-    length = lengths.pop()
-    if n <= 0 or n >= length:
-        return spans
-    block = max(1, min(int(block), n))
-    n_blocks = int(np.ceil(n / block))
-    centres = (np.arange(n_blocks) + 0.5) * length / n_blocks
-    starts = np.clip(np.floor(centres - block / 2).astype(int), 0, length - block)
-    idx = np.unique(np.concatenate([starts + b for b in range(block)]))[:n]
-    return {k: v[idx] for k, v in spans.items()}
+    from .inventory import as_dataarray, expected_inventory
+
+    period = pd.date_range(config.start, config.end, freq="D")
+    full = expected_inventory(np.asarray(lat), np.asarray(lon), period, config)
+    idx = []
+    for d in pd.DatetimeIndex(days):
+        k = (d.normalize() - period[0]).days
+        if k < 0:
+            k += 364 * int(np.ceil(-k / 364))
+        elif k > len(period) - 1:
+            k -= 364 * int(np.ceil((k - len(period) + 1) / 364))
+        if not 0 <= k < len(period):
+            raise DataError(f"prior: {d:%Y-%m-%d} cannot be mapped into the prior's period {period[0]:%Y-%m-%d} to "
+                            f"{period[-1]:%Y-%m-%d} (shorter than 52 weeks)")
+        idx.append(k)
+    return as_dataarray(full[idx], lat, lon, pd.DatetimeIndex(days),
+                        "prior NOx emission: the world generator's mean inventory (NO2 eq.)")
 
 
-def period_change(field: xr.DataArray, days, reference_days, *, box: tuple | None = None, block: int = 3,
-                  n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
-    """Relative change (%) of the area-weighted mean of ``field`` over ``days`` against ``reference_days``.
+def real_inputs(grid: xr.Dataset, met: xr.Dataset, *, config) -> xr.Dataset:
+    """The model's inputs from real-format data: oversampled columns (``grid``, from
+    :func:`~eoretrieval.nox.oversample.oversample_daily`) and daily winds (``met``, from
+    :func:`~eoretrieval.nox.era5_winds.daily_boundary_layer_winds`) on the model grid of ``config``, with the NOx
+    lifetime (:func:`~eoretrieval.nox.world.nox_lifetime`), the prior (:func:`model_prior`) and the configured
+    background column. No true emission: what a user of real orbits has.
 
-    The k-th day of each list pair up; the interval is a paired moving-block bootstrap (the same blocks of
-    ``block`` consecutive pairs drawn for both), so the day-to-day weather of each period enters it.
+    Raises
+    ------
+    DataError
+        If the columns or winds are not on the config's grid, or their days differ (naming the grid's files).
+    """
+    from .world import nox_lifetime, world_grid
 
-    Parameters
-    ----------
-    field : xr.DataArray
-        ``(time, lat, lon)`` (an emission estimate, the truth, a column).
-    days, reference_days : sequence of datetime-like
-        Equal numbers of days.
-    box : (lat_min, lat_max, lon_min, lon_max), optional
-        Region; the whole domain when None.
+    src = grid.attrs.get("source_files", "oversampled columns")
+    lat, lon = world_grid(config)
+    for name, ds in (("columns", grid), ("winds", met)):
+        if ds.sizes.get("lat") != len(lat) or ds.sizes.get("lon") != len(lon) or not (
+                np.allclose(ds["lat"].values, lat) and np.allclose(ds["lon"].values, lon)):
+            raise DataError(f"{src}: the {name} are not on the model grid ({len(lat)} x {len(lon)} cells of "
+                            f"{config.resolution} deg from {config.lat0} N, {config.lon0} E); expected that grid")
+    days = pd.DatetimeIndex(grid["time"].values)
+    if not days.equals(pd.DatetimeIndex(met["time"].values)):
+        raise DataError(f"{src}: the winds cover other days than the columns")
+    coords = {"time": days, "lat": lat, "lon": lon}
+    tau = nox_lifetime(lat, days, tau_summer_h=config.tau_summer_h, tau_winter_h=config.tau_winter_h)
+    ds = xr.Dataset({
+        "no2_column": grid["no2_column"].astype(np.float32).assign_attrs(units="mol m-2"),
+        "valid": grid["valid"].astype(np.uint8),
+        "u": met["u"].astype(np.float32), "v": met["v"].astype(np.float32),
+        "lifetime": xr.DataArray(np.broadcast_to(tau[:, :, None], (len(days), len(lat), len(lon))).astype(np.float32),
+                                 dims=("time", "lat", "lon"), coords=coords, attrs={"units": "h"}),
+        "prior_emission": model_prior(lat, lon, days, config),
+    }, coords=coords)
+    ds.attrs = {"title": "NOx model inputs from TROPOMI L2 and ERA5 files", "no2_background_mol_m2":
+                float(config.no2_background), "source_files": list(np.atleast_1d(grid.attrs.get("source_files", [])))}
+    return ds
+
+
+def estimate_real(tropomi_files, era5_files, days, artifact: str | os.PathLike, *, config, n_sub: int = 5,
+                  scheduler=None, device: str = "cpu") -> dict:
+    """Emissions of ``days`` from real-format files: TROPOMI L2 orbits and ERA5 pressure-level winds (globs or
+    lists) → oversampled columns and daily boundary-layer winds (for ``days`` and the days before them that the
+    network's inputs need) → :func:`real_inputs` → study 1's network and flux divergence.
 
     Returns
     -------
     dict
-        ``pct``, ``ci`` ([lo, hi] at ``level``), ``mean``, ``mean_reference`` (field units), ``n_days``.
-
-    Raises
-    ------
-    ValueError
-        If the day lists differ in length.
-    DataError
-        If a day is missing from ``field``, the box holds no cell, or a day's regional mean is not finite (e.g. a
-        method without an estimate that day), naming the day.
+        ``estimates`` (``network``, ``flux_divergence``: ``(time, lat, lon)`` on ``days``), ``inputs``,
+        ``grid`` (oversampled columns), ``met`` (winds), ``days``, ``files``, ``artifact_command``.
     """
-    from .deweather import block_bootstrap_index
+    from ..io.era5 import read_era5_pressure_levels
+    from ..io.stations import expand_paths
+    from .era5_winds import daily_boundary_layer_winds
+    from .features import history_days
+    from .oversample import oversample_daily
+    from .world import world_grid
 
-    days, ref = pd.DatetimeIndex(days), pd.DatetimeIndex(reference_days)
-    if len(days) != len(ref) or len(days) == 0:
-        raise ValueError(f"days ({len(days)}) and reference_days ({len(ref)}) must be equal in number and non-empty")
-    name = field.name or "field"
-    missing = days.append(ref).difference(pd.DatetimeIndex(field["time"].values))
-    if len(missing):
-        raise DataError(f"{name}: no values for {len(missing)} of the days ({missing[0]:%Y-%m-%d} ...)")
-    sub = field
-    if box is not None:
-        sub = field.sel(lat=slice(box[0], box[1]), lon=slice(box[2], box[3]))
-        if sub.sizes["lat"] == 0 or sub.sizes["lon"] == 0:
-            raise DataError(f"{name}: the box {box} holds no grid cell")
-    w = np.cos(np.deg2rad(sub["lat"]))
-    series = sub.weighted(w).mean(("lat", "lon"))
-    a, b = series.sel(time=days).values.astype(float), series.sel(time=ref).values.astype(float)
-    bad = ~np.isfinite(a) | ~np.isfinite(b)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{name}: no finite regional mean on {days[k]:%Y-%m-%d} or {ref[k]:%Y-%m-%d}")
-    rng = np.random.default_rng(seed)
-    blk = max(1, min(int(block), len(a)))
-    draws = np.empty(n_boot)
-    for i in range(n_boot):
-        idx = block_bootstrap_index(len(a), blk, rng)
-        draws[i] = 100 * (a[idx].mean() / b[idx].mean() - 1)
-    alpha = (1 - level) / 2
-    return {"pct": float(100 * (a.mean() / b.mean() - 1)),
-            "ci": [float(np.quantile(draws, alpha)), float(np.quantile(draws, 1 - alpha))],
-            "mean": float(a.mean()), "mean_reference": float(b.mean()), "n_days": int(len(a))}
+    api = study1_api()
+    model, objective, norm, manifest = api["load_artifact"](artifact, device=device)
+    days = pd.DatetimeIndex(days).normalize().unique().sort_values()
+    with_prev = _with_history(days, history_days(norm.channels))
+    lat, lon = world_grid(config)
+    files = [str(f) for f in expand_paths(tropomi_files)]
+    grid = oversample_daily(files, lat, lon, days=with_prev, n_sub=n_sub, scheduler=scheduler)
+    grid.attrs.setdefault("source_files", files)
+    met = daily_boundary_layer_winds(read_era5_pressure_levels(era5_files), lat, lon, with_prev)
+    inputs = real_inputs(grid, met, config=config)
+    est = {"network": api["predict"](model, objective, inputs, days, norm, device=device),
+           "flux_divergence": api["flux_divergence"](inputs, days)}
+    return {"estimates": est, "inputs": inputs, "grid": grid, "met": met, "days": days, "files": files,
+            "artifact_command": manifest.get("command", "")}
 
 
 def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.PathLike, *, n_days: int | None = None,
@@ -242,10 +243,8 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
         ``scores`` (``roundtrip``/``study1`` × ``network``/``flux_divergence``, each a dict of study-1 scores),
         ``grid`` (the oversampled Dataset), ``estimates`` (DataArrays), ``days``, ``files``.
     """
-    from ..io.era5 import read_era5_pressure_levels
-    from .era5_winds import daily_boundary_layer_winds, write_era5_files
+    from .era5_winds import write_era5_files
     from .features import history_days
-    from .oversample import oversample_daily
     from .tropomi_l2 import write_world_orbits
 
     if (days is None) == (n_days is None):
@@ -263,27 +262,17 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
             raise DataError(f"{world.attrs.get('title', 'NOx world')}: the evaluated days need {len(outside)} days "
                             f"outside the world's period ({outside[0]:%Y-%m-%d} ...)")
     sub = world.sel(time=with_prev).load()
-    if tropomi_files is None:
-        files = write_world_orbits(sub, with_prev, Path(folder), seed=seed)
-    else:
-        from ..io.stations import expand_paths
-
-        files = expand_paths(tropomi_files)
-    grid = oversample_daily([str(f) for f in files], world["lat"].values, world["lon"].values, days=with_prev,
-                            n_sub=n_sub, scheduler=scheduler)
+    files = write_world_orbits(sub, with_prev, Path(folder), seed=seed) if tropomi_files is None else tropomi_files
     if era5_files is None:
         era5_files = write_era5_files(sub[["u", "v"]], Path(folder) / "era5")
-    met = daily_boundary_layer_winds(read_era5_pressure_levels(era5_files), world["lat"].values,
-                                     world["lon"].values, with_prev)
-    rt_world = sub.copy()
-    rt_world["no2_column"] = grid["no2_column"].astype(np.float32).assign_attrs(sub["no2_column"].attrs)
-    rt_world["valid"] = grid["valid"].astype(np.uint8)
-    rt_world["u"], rt_world["v"] = met["u"], met["v"]
+    real = estimate_real(files, era5_files, days, artifact, config=world_config(world), n_sub=n_sub,
+                         scheduler=scheduler, device=device)
+    grid, met = real["grid"], real["met"]
     truth = world["emission"].sel(time=days)
     est = {
-        ("roundtrip", "network"): api["predict"](model, objective, rt_world, days, norm, device=device),
+        ("roundtrip", "network"): real["estimates"]["network"],
         ("study1", "network"): api["predict"](model, objective, sub, days, norm, device=device),
-        ("roundtrip", "flux_divergence"): api["flux_divergence"](rt_world, days),
+        ("roundtrip", "flux_divergence"): real["estimates"]["flux_divergence"],
         ("study1", "flux_divergence"): api["flux_divergence"](sub, days),
     }
     scores = {f"{path}/{method}": api["score"](e.fillna(0.0).assign_attrs(e.attrs), truth) for (path, method), e in est.items()}
@@ -297,7 +286,7 @@ def roundtrip(world: xr.Dataset, artifact: str | os.PathLike, folder: str | os.P
                                            sub["no2_column"].sel(time=days).where(both))),
               "wind_rmse_m_s": float(np.sqrt(((met["u"] - sub["u"]) ** 2 + (met["v"] - sub["v"]) ** 2).mean()))}
     return {"scores": scores, "column": column, "grid": grid, "estimates": est, "truth": truth, "days": days,
-            "files": [str(f) for f in files], "artifact_command": manifest.get("command", "")}
+            "files": real["files"], "inputs": real["inputs"], "artifact_command": manifest.get("command", "")}
 
 
 def roundtrip_summary(rt: dict) -> dict:

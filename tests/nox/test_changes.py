@@ -1,4 +1,4 @@
-"""Tests of the lockdown comparison of study 2: periods, evaluated days, and the paired period change."""
+"""Tests of eoretrieval.nox.changes: periods, evaluated days, and the paired period change."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.nox.realism import lockdown_periods, period_change, period_days
+from eoretrieval.nox.changes import lockdown_periods, period_change, period_days
 
 
 def _field(days, values, lat=(30.0, 40.0, 50.0), lon=(100.0, 110.0)):
@@ -92,3 +92,35 @@ def test_period_change_refuses_missing_days_and_gaps():
         period_change(field, days + pd.Timedelta(days=1), ref)
     with pytest.raises(ValueError, match="equal in number"):
         period_change(field, days[:2], ref)
+
+
+def _dip_world():
+    t = pd.date_range("2021-01-01", "2022-12-31", freq="D")
+    lock = {"start": "2022-05-31", "days": 58, "depth": 0.4}
+    truth = xr.DataArray(np.ones((len(t), 2, 2)), dims=("time", "lat", "lon"), name="emission",
+                         coords={"time": t, "lat": [30.0, 31.0], "lon": [110.0, 111.0]})
+    inside = (t >= "2022-05-31") & (t <= "2022-07-27")
+    truth[inside] = 0.6
+    world = xr.Dataset({"emission": truth}, attrs={"title": "dip world", "seed": 9,
+                                                   "inventory": json.dumps({"lockdown": lock})})
+    return world, truth
+
+
+def test_dip_recovery_scores_each_method_on_days_evaluated_in_both_periods():
+    from eoretrieval.nox.changes import dip_recovery
+    world, truth = _dip_world()
+    days = truth["time"].values[1::4]   # the notebook's stride: day d and d - 364 are both evaluated
+    t = truth.sel(time=days)
+    half = 1 - 0.5 * (1 - t)            # recovers half the dip
+    gappy = t.copy()
+    gappy[:, 0, 0] = np.nan             # one cell never observed: filled from its own period mean (0 here)
+    out = dip_recovery(world, {"half": half, "none": xr.ones_like(t), "gappy": gappy}, t, gap_filled=("gappy",),
+                       n_boot=20)
+    assert out["n_days"] in (14, 15)  # one in four of the 58 days
+    assert out["truth"]["pct"] == pytest.approx(-40)
+    assert out["methods"]["half"]["recovered"] == pytest.approx(0.5)
+    assert out["methods"]["none"]["recovered"] == pytest.approx(0.0)
+    assert out["methods"]["gappy"]["recovered"] == pytest.approx(1.0)   # the filled cell is 0 in both periods
+    assert dip_recovery(world.assign_attrs(inventory=json.dumps({"lockdown": None})), {}, t) is None
+    with pytest.raises(DataError, match="seed 9.*no lockdown day is evaluated"):
+        dip_recovery(world, {}, truth.sel(time=truth["time"].values[truth["time"].values < np.datetime64("2022-01-01")]))
