@@ -22,7 +22,7 @@ from .seviri import read_seviri, read_seviri_netcdf, write_seviri_netcdf
 from .stations import (read_beijing_stations, read_oman_no2_cities, read_openeo_no2_point,
                        read_prsa_station)
 from .tropomi import read_tropomi_no2, to_molec_cm2
-from .era5 import read_era5_file, read_era5_pressure_levels
+from .era5 import read_era5_file
 
 register_reader("netcdf", read_netcdf)
 register_reader("csv_table", read_csv_table)
@@ -63,5 +63,5 @@ __all__ = ["checks", "describe_catalog", "entry_path", "list_entries", "open_cat
            "read_radar", "read_radar_sequence", "read_seviri", "read_seviri_netcdf", "write_seviri_netcdf",
            "read_gpm_1c_gmi", "write_gpm_1c_gmi", "find_satrain_files", "read_satrain_scene",
            "read_satrain_baseline", "satrain_baseline_table", "read_tropomi_no2", "to_molec_cm2", "read_prsa_station",
-           "read_era5_file", "read_era5_pressure_levels",
+           "read_era5_file",
            "read_beijing_stations", "read_openeo_no2_point", "read_oman_no2_cities", "READERS", "get_reader", "list_readers", "postprocess_reader", "register_reader"]

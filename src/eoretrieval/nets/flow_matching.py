@@ -161,7 +161,7 @@ def time_grid(n_steps: int, *, power: float = 1.0, t0: float = 0.0, t1: float = 
 
     ``power`` :math:`p = 1` is the uniform grid; :math:`p > 1` shortens the steps toward ``t1`` (the data end of
     the flow), where an Euler step from :math:`t` lands on the conditional mean :math:`E[x_1 | x_t]`, smooth unless
-    :math:`t` is close to 1 (the same idea as the :math:`\rho` grid of EDM :cite:`karras2022`).
+    :math:`t` is close to 1 (the same idea as the :math:`\\rho` grid of EDM :cite:`karras2022`).
 
     Raises
     ------
