@@ -58,6 +58,9 @@ def test_real_inputs_hold_what_the_network_needs_and_no_truth():
     assert ds.attrs["no2_background_mol_m2"] == CONFIG.no2_background
     with pytest.raises(DataError, match="S5P_test.nc.*columns are not on the model grid"):
         real_inputs(grid.isel(lat=slice(1, None)), met, config=CONFIG)
+    many = grid.assign_attrs(source_files=["S5P_a.nc", "S5P_b.nc", "S5P_c.nc"])
+    with pytest.raises(DataError, match=r"^S5P_a.nc \(and 2 more files\): the winds are not on the model grid"):
+        real_inputs(many, met.isel(lon=slice(1, None)), config=CONFIG)
     with pytest.raises(DataError, match="winds cover other days"):
         real_inputs(grid, met.isel(time=slice(1, None)), config=CONFIG)
 

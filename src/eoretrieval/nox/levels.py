@@ -88,9 +88,7 @@ def mean_abs_rel_err(records: list[dict], method: str) -> float:
     """The mean over worlds of each world's mean absolute relative error of its monthly totals (as
     :func:`~eoretrieval.nox.osse.scale_scores` averages ``total_abs_rel_err``) of ``method`` in :func:`level_record`
     results."""
-    missing = [r["seed"] for r in records if method not in r["ratios"]]
-    if missing or not records:
-        raise ValueError(f"mean_abs_rel_err: no {method!r} ratios for worlds {missing or 'none given'}")
+    _require_ratios(records, method, "mean_abs_rel_err")
     return float(np.mean([np.mean(np.abs(np.asarray(r["ratios"][method], dtype=float) - 1.0)) for r in records]))
 
 
@@ -102,10 +100,14 @@ def expected_abs_rel_err(sigma: float) -> float:
     return float(math.exp(sigma ** 2 / 2) * math.erf(sigma / math.sqrt(2)))
 
 
-def _pooled(records: list[dict], method: str, *, divide_bias: bool) -> np.ndarray:
+def _require_ratios(records: list[dict], method: str, caller: str) -> None:
     missing = [r["seed"] for r in records if method not in r["ratios"]]
-    if missing:
-        raise ValueError(f"level records of worlds {missing} have no {method!r} ratios")
+    if missing or not records:
+        raise ValueError(f"{caller}: no {method!r} ratios for worlds {missing or 'none given'}")
+
+
+def _pooled(records: list[dict], method: str, *, divide_bias: bool) -> np.ndarray:
+    _require_ratios(records, method, "level records")
     parts = [np.log(np.asarray(r["ratios"][method], dtype=float) / ((1.0 + r["amf_bias"]) if divide_bias else 1.0))
              for r in records]
     x = np.concatenate(parts) if parts else np.array([])

@@ -148,7 +148,9 @@ def real_inputs(grid: xr.Dataset, met: xr.Dataset, *, config) -> xr.Dataset:
     """
     from .world import nox_lifetime, world_grid
 
-    src = grid.attrs.get("source_files", "oversampled columns")
+    files = list(np.atleast_1d(grid.attrs.get("source_files", [])))
+    src = (f"{files[0]} (and {len(files) - 1} more files)" if len(files) > 1 else files[0]) if files else \
+        "oversampled columns"
     lat, lon = world_grid(config)
     for name, ds in (("columns", grid), ("winds", met)):
         if ds.sizes.get("lat") != len(lat) or ds.sizes.get("lon") != len(lon) or not (
@@ -169,7 +171,7 @@ def real_inputs(grid: xr.Dataset, met: xr.Dataset, *, config) -> xr.Dataset:
         "prior_emission": model_prior(lat, lon, days, config),
     }, coords=coords)
     ds.attrs = {"title": "NOx model inputs from TROPOMI L2 and ERA5 files", "no2_background_mol_m2":
-                float(config.no2_background), "source_files": list(np.atleast_1d(grid.attrs.get("source_files", [])))}
+                float(config.no2_background), "source_files": files}
     return ds
 
 

@@ -26,7 +26,7 @@ import os
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import artifacts
 from ..config import repo_relative
