@@ -121,6 +121,9 @@ def test_dip_recovery_scores_each_method_on_days_evaluated_in_both_periods():
     assert out["methods"]["half"]["recovered"] == pytest.approx(0.5)
     assert out["methods"]["none"]["recovered"] == pytest.approx(0.0)
     assert out["methods"]["gappy"]["recovered"] == pytest.approx(1.0)   # the filled cell is 0 in both periods
+    # the box is passed to every comparison
+    boxed = dip_recovery(world, {"half": half}, t, box=(30.5, 31.5, 110.5, 111.5), n_boot=20)
+    assert boxed["methods"]["half"]["recovered"] == pytest.approx(0.5) and boxed["truth"]["pct"] == pytest.approx(-40)
     assert dip_recovery(world.assign_attrs(inventory=json.dumps({"lockdown": None})), {}, t) is None
     with pytest.raises(DataError, match="seed 9.*no lockdown day is evaluated"):
         dip_recovery(world, {}, truth.sel(time=truth["time"].values[truth["time"].values < np.datetime64("2022-01-01")]))

@@ -6,7 +6,8 @@ picks the evaluated days (paired by their offset in each period), and :func:`per
 change of a field's area-weighted regional mean with a paired moving-block bootstrap interval. Study 1 scores
 how much of each test world's dip every method recovers (:func:`dip_recovery`); study 2 runs the comparison through the real-data path.
 
-Public names: :func:`lockdown_periods`, :func:`period_days`, :func:`period_change`, :func:`dip_recovery`.
+Public names: :func:`lockdown_periods`, :func:`period_days`, :func:`period_change`, :func:`compare_periods`,
+:func:`dip_recovery`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pandas as pd
 import xarray as xr
 
 from ..errors import DataError
+from .scales import fill_gaps
 
-__all__ = ["lockdown_periods", "period_days", "period_change", "dip_recovery"]
+__all__ = ["lockdown_periods", "period_days", "period_change", "compare_periods", "dip_recovery"]
 
 
 def lockdown_periods(world: xr.Dataset, *, shift_days: int = 364) -> dict:
@@ -139,8 +141,22 @@ def period_change(field: xr.DataArray, days, reference_days, *, box: tuple | Non
             "mean": float(a.mean()), "mean_reference": float(b.mean()), "n_days": int(len(a))}
 
 
-def dip_recovery(world: xr.Dataset, estimates: dict, truth: xr.DataArray, *, gap_filled=(), n_boot: int = 1000,
-                 seed: int = 0) -> dict | None:
+def compare_periods(fields: dict, days, reference_days, *, gap_filled=(), box: tuple | None = None,
+                    n_boot: int = 1000, seed: int = 0) -> dict:
+    """:func:`period_change` of every field of ``fields`` (name → ``(time, lat, lon)``) between ``days`` and
+    ``reference_days``; the fields named in ``gap_filled`` are first filled within each period from their own mean
+    over that period's days (:func:`~eoretrieval.nox.scales.fill_gaps`), as flux divergence is averaged over time."""
+    days, ref = pd.DatetimeIndex(days), pd.DatetimeIndex(reference_days)
+    out = {}
+    for name, field in fields.items():
+        if name in gap_filled:
+            field = xr.concat([fill_gaps(field.sel(time=d)) for d in (days, ref)], "time")
+        out[name] = period_change(field.rename(str(name)), days, ref, box=box, n_boot=n_boot, seed=seed)
+    return out
+
+
+def dip_recovery(world: xr.Dataset, estimates: dict, truth: xr.DataArray, *, gap_filled=(), box: tuple | None = None,
+                 n_boot: int = 1000, seed: int = 0) -> dict | None:
     """How much of a world's lockdown-like dip each estimate recovers, on the days evaluated in both periods.
 
     Parameters
@@ -152,8 +168,9 @@ def dip_recovery(world: xr.Dataset, estimates: dict, truth: xr.DataArray, *, gap
     truth : xr.DataArray
         The true emission on the same days.
     gap_filled : sequence of str
-        Methods whose unobserved cells are filled within each period from the method's own mean over that period's
-        days (0 where never observed), as flux divergence is averaged over time.
+        Methods filled within each period (:func:`compare_periods`).
+    box : (lat_min, lat_max, lon_min, lon_max), optional
+        Region; the whole domain when None.
 
     Returns
     -------
@@ -176,14 +193,10 @@ def dip_recovery(world: xr.Dataset, estimates: dict, truth: xr.DataArray, *, gap
         raise DataError(f"{world.attrs.get('title', 'NOx world')} (seed {world.attrs.get('seed')}): no lockdown day "
                         "is evaluated together with its reference day 52 weeks away")
     days, ref = (pd.DatetimeIndex(x) for x in zip(*pairs))
-    out = {"periods": periods, "n_days": len(days),
-           "depth": float(json.loads(world.attrs["inventory"])["lockdown"]["depth"]),
-           "truth": period_change(truth, days, ref, n_boot=n_boot, seed=seed), "methods": {}}
-    for name, est in estimates.items():
-        if name in gap_filled:
-            est = xr.concat([e.fillna(e.mean("time")).fillna(0.0) for e in (est.sel(time=days), est.sel(time=ref))],
-                            "time")
-        res = period_change(est.rename(name), days, ref, n_boot=n_boot, seed=seed)
-        res["recovered"] = res["pct"] / out["truth"]["pct"] if out["truth"]["pct"] else float("nan")
-        out["methods"][name] = res
-    return out
+    true = period_change(truth, days, ref, box=box, n_boot=n_boot, seed=seed)
+    methods = compare_periods(estimates, days, ref, gap_filled=gap_filled, box=box, n_boot=n_boot, seed=seed)
+    for res in methods.values():
+        res["recovered"] = res["pct"] / true["pct"] if true["pct"] else float("nan")
+    return {"periods": periods, "n_days": len(days),
+            "depth": float(json.loads(world.attrs["inventory"])["lockdown"]["depth"]), "truth": true,
+            "methods": methods}

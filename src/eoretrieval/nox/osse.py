@@ -45,7 +45,8 @@ from ..conventions import LAT, LON, MEMBER, TIME
 from ..errors import DataError
 from ..targets import Target, evaluate_targets
 from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
-from .scales import cell_area, coarsen_monthly, monthly_domain_totals, regional_totals, source_totals_error
+from .scales import (cell_area, coarsen_monthly, fill_gaps, monthly_domain_totals, regional_totals,  # noqa: F401
+                     source_totals_error)
 
 __all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scores", "scale_views",
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
@@ -136,12 +137,6 @@ def _memorised(memo: xr.DataArray, template: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(vals, dims=(TIME, LAT, LON), coords={k: template[k] for k in (TIME, LAT, LON)},
                         attrs={"units": memo.attrs.get("units", "mol m-2 s-1"),
                                "long_name": "NOx emission, memorisation baseline"})
-
-
-def fill_gaps(estimate: xr.DataArray) -> xr.DataArray:
-    """A flux-divergence estimate with its gaps filled: a cell never observed on a day takes the method's own mean
-    over the days (Beirle et al. average over time), and 0 where it was never observed at all."""
-    return estimate.fillna(estimate.mean(TIME)).fillna(0.0).assign_attrs(estimate.attrs)
 
 
 def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_members: int = 16, seed: int = 0,

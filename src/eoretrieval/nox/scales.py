@@ -6,7 +6,7 @@ be right once integrated in space and time :cite:`beirle2019`. These functions g
 aggregation before it is scored.
 
 Public names: :func:`cell_area`, :func:`coarsen_monthly`, :func:`source_boxes`, :func:`box_totals`,
-:func:`source_totals_error`, :func:`regional_totals`, :func:`monthly_domain_totals`.
+:func:`source_totals_error`, :func:`regional_totals`, :func:`monthly_domain_totals`, :func:`fill_gaps`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..errors import DataError
 from ..io.checks import require_units
 
 __all__ = ["cell_area", "coarsen_monthly", "source_boxes", "box_totals", "source_totals_error", "regional_totals",
-           "monthly_domain_totals"]
+           "monthly_domain_totals", "fill_gaps"]
 
 EARTH_RADIUS = 6.371e6  #: m
 
@@ -154,3 +154,9 @@ def regional_totals(emission: xr.DataArray, regions: Mapping[str, tuple[float, f
         out.append(flux.where(inside).sum((LAT, LON)))
     return xr.concat(out, dim=xr.DataArray(list(regions), dims="region", name="region")).assign_attrs(
         units="mol s-1", long_name="regional total emission")
+
+
+def fill_gaps(estimate: xr.DataArray) -> xr.DataArray:
+    """A flux-divergence estimate with its gaps filled: a cell never observed on a day takes the method's own mean
+    over the days given (Beirle et al. average over time), and 0 where it was never observed at all."""
+    return estimate.fillna(estimate.mean(TIME)).fillna(0.0).assign_attrs(estimate.attrs)
