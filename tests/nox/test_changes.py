@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from eoretrieval.errors import DataError
-from eoretrieval.nox.changes import lockdown_periods, period_change, period_days
+from eoretrieval.nox.changes import dip_summary, lockdown_periods, period_change, period_days
 
 
 def _field(days, values, lat=(30.0, 40.0, 50.0), lon=(100.0, 110.0)):
@@ -127,3 +127,32 @@ def test_dip_recovery_scores_each_method_on_days_evaluated_in_both_periods():
     assert dip_recovery(world.assign_attrs(inventory=json.dumps({"lockdown": None})), {}, t) is None
     with pytest.raises(DataError, match="seed 9.*no lockdown day is evaluated"):
         dip_recovery(world, {}, truth.sel(time=truth["time"].values[truth["time"].values < np.datetime64("2022-01-01")]))
+
+
+def _dip(truth_pct, **methods):
+    return {"truth": {"pct": truth_pct},
+            "methods": {m: {"pct": v, "recovered": v / truth_pct} for m, v in methods.items()}}
+
+
+def test_dip_summary_by_hand_and_robust_to_a_cancelled_dip():
+    """Three worlds: true changes -20, -30 and +0.5 % (a trend cancels the third world's dip); a method that recovers
+    half of every change. The mean of the fractions is 0.5 only by luck of exact halving; a method off by 2 pp on the
+    third world has a mean fraction blown up by that world alone, while the slope and the pp error barely move."""
+    dips = {"a": _dip(-20.0, half=-10.0, off=-10.0), "b": _dip(-30.0, half=-15.0, off=-15.0),
+            "c": _dip(0.5, half=0.25, off=2.5)}
+    s = dip_summary(dips)
+    assert s["n_worlds"] == 3
+    assert s["methods"]["half"]["slope"] == pytest.approx(0.5)
+    assert s["methods"]["half"]["recovered_mean"] == pytest.approx(0.5)
+    assert s["methods"]["half"]["abs_err_pp"] == pytest.approx((10 + 15 + 0.25) / 3)
+    off = s["methods"]["off"]
+    assert off["recovered_mean"] == pytest.approx((0.5 + 0.5 + 5.0) / 3)   # 2.0: the cancelled dip decides it
+    assert off["slope"] == pytest.approx((200 + 450 + 1.25) / (400 + 900 + 0.25))   # 0.50
+    assert off["abs_err_pp"] == pytest.approx((10 + 15 + 2.0) / 3)
+
+
+def test_dip_summary_refuses_no_worlds_and_zero_changes():
+    with pytest.raises(DataError, match="no world with a dip"):
+        dip_summary({})
+    with pytest.raises(DataError, match="not all zero"):
+        dip_summary({"a": {"truth": {"pct": 0.0}, "methods": {}}})

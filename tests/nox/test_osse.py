@@ -492,3 +492,46 @@ def test_coverage_vs_amf_bias_rejects_bad_input():
         coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 10, scale="month")
     with pytest.raises(ValueError, match="n_days"):
         coverage_vs_amf_bias(v, [0.1, 0.2, 0.3], 0)
+
+
+# ------------------------------------------------------------------------------------------- extra networks
+
+def _copy_artifact(src, dst, **manifest_changes):
+    import shutil
+
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    manifest.setdefault("data_checksums", {}).update(manifest_changes)
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    return dst
+
+
+def test_extra_networks_are_loaded_ordered_and_estimated(tmp_path):
+    """A further network is estimated like the SmaAt-UNet: the committed SmaAt-UNet loaded again under another name
+    gives the same maps; methods_of lists it right after smaat_unet."""
+    from eoretrieval.artifacts import artifact_path
+    from eoretrieval.nox.osse import METHODS, estimate_world, load_networks, methods_of
+    from tests.nox.conftest import fake_nox_world
+
+    smaat, vae = artifact_path("nox", "smaat_unet"), artifact_path("nox", "vae")
+    nets = load_networks(smaat, vae, extra={"smaat_copy": _copy_artifact(smaat, tmp_path / "copy")})
+    assert methods_of(nets) == ("smaat_unet", "smaat_copy") + METHODS[1:]
+    world = fake_nox_world(n_days=12, ny=64, nx=64)
+    days = world.time.values[8:10]
+    est, _, timing = estimate_world(world, days, nets, n_members=2)
+    assert set(est) == {m for m in methods_of(nets) if m != "variational"}
+    np.testing.assert_array_equal(est["smaat_copy"].values, est["smaat_unet"].values)
+    assert timing["smaat_copy_s_per_day"] > 0
+    assert methods_of(load_networks(smaat, vae)) == METHODS
+
+
+def test_extra_network_of_other_training_worlds_or_taken_name_is_refused(tmp_path):
+    from eoretrieval.artifacts import artifact_path
+    from eoretrieval.nox.osse import load_networks
+
+    smaat, vae = artifact_path("nox", "smaat_unet"), artifact_path("nox", "vae")
+    other = _copy_artifact(smaat, tmp_path / "other", train_world_seeds=[999])
+    with pytest.raises(DataError, match=r"other.manifest\.json: trained on worlds \[999\]"):
+        load_networks(smaat, vae, extra={"smaat_other": other})
+    with pytest.raises(ValueError, match="'prior' is already a method"):
+        load_networks(smaat, vae, extra={"prior": smaat})

@@ -62,3 +62,38 @@ def test_sampler_for_refuses_a_choice_made_for_other_weights(tmp_path):
     root = _artefacts(tmp_path, recorded="0" * 16)
     with pytest.raises(DataError, match=r"samplers\.json.*flow_matching.*seviri_sampler"):
         ss.sampler_for(root, "flow_matching", 5)
+
+
+def test_ddpm_candidates_and_rule():
+    cands = ss.candidates(50, "ddpm")
+    assert cands[0] == {"method": "ancestral", "eta": 1.0, "n_steps": 50}   # the incumbent first
+    assert [(c["method"], c["eta"]) for c in cands[1:]] == [("ddim", 0.0), ("ddim", 0.5)]
+    assert all(c["n_steps"] == 50 for c in cands)
+    rows = [{**c, "crps": v} for c, v in zip(cands, (0.20, 0.20, 0.21))]
+    assert ss.choose(rows, "ddpm") is rows[0]   # a tie keeps the ancestral sampler
+    rows[2]["crps"] = 0.19
+    assert ss.choose(rows, "ddpm") is rows[2]
+    with pytest.raises(ValueError, match="ancestral sampler"):
+        ss.choose(rows[1:], "ddpm")
+    with pytest.raises(ValueError, match="unknown sampler family"):
+        ss.candidates(5, "sde")
+
+
+def test_sampler_for_reads_a_ddpm_choice_and_merge_keeps_other_methods(tmp_path):
+    from eoretrieval import artifacts
+    root = _artefacts(tmp_path)
+    (root / "ddpm").mkdir()
+    (root / "ddpm" / "weights.pt").write_bytes(b"weights-d")
+    old = json.loads((root / ss.SAMPLERS_FILE).read_text())
+    old["command"] = "python -m eoretrieval.rain.seviri_sampler --nfe 5 20"
+    new = {"rule": ss.RULE, "rule_ddpm": ss.RULE_DDPM, "methods": {"ddpm": {
+        "weights_sha256": artifacts.file_checksum(root / "ddpm" / "weights.pt"), "command": "... --methods ddpm",
+        "nfe": {"50": {"chosen": {"method": "ddim", "eta": 0.0, "n_steps": 50}, "candidates": []}}}}}
+    merged = ss.merge(old, new)
+    assert set(merged["methods"]) == {"flow_matching", "ddpm"} and "command" not in merged
+    assert merged["methods"]["flow_matching"]["command"] == old["command"]   # the entry keeps who made it
+    assert "seconds" in merged["methods"]["flow_matching"]
+    (root / ss.SAMPLERS_FILE).write_text(json.dumps(merged))
+    assert ss.sampler_for(root, "ddpm", 50)[:2] == (50, {"method": "ddim", "eta": 0.0})
+    assert ss.sampler_for(root, "ddpm", 25)[:2] == (25, {})   # no choice at this NFE: the ancestral sampler
+    assert ss.sampler_for(root, "flow_matching", 5)[:2] == (3, {"method": "heun", "time_power": 2.0})

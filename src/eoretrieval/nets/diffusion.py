@@ -1,5 +1,6 @@
 """Conditional denoising diffusion (DDPM) :cite:`ho2020`: an objective that does not own the network, with
-ancestral sampling on the full or a respaced (strided) schedule :cite:`nichol2021`.
+ancestral sampling on the full or a respaced (strided) schedule :cite:`nichol2021`, or DDIM sampling
+:cite:`song2021ddim` (``method="ddim"``, stochasticity ``eta``: 0 deterministic, 1 the ancestral sampler's variance).
 
 The noise-prediction network is called as ``model(torch.cat([xt, cond], 1), t)`` with
 ``t = step / n_train_steps`` of shape ``(batch,)`` (e.g. :class:`~eoretrieval.nets.unet.UNet` with
@@ -10,7 +11,7 @@ Public names: :class:`GaussianDiffusion`, :func:`beta_schedule`.
 References
 ----------
 :cite:`ho2020` (DDPM: eq. 4 forward marginal, eq. 11-12 sampler, eq. 14 simple loss),
-:cite:`nichol2021` (cosine schedule eq. 17, respacing section 4).
+:cite:`nichol2021` (cosine schedule eq. 17, respacing section 4), :cite:`song2021ddim` (DDIM, eqs. 12 and 16).
 """
 
 from __future__ import annotations
@@ -93,11 +94,11 @@ class GaussianDiffusion:
         return sorted({int(round(v)) for v in torch.linspace(0, self.n_train_steps - 1, n).tolist()})
 
     def sample(self, model: nn.Module, cond: torch.Tensor, *, out_channels: int = 1, n_steps: int | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Ancestral sampling (Ho et al. 2020, algorithm 2) on a respaced schedule of ``n_steps`` steps.
+               generator: torch.Generator | None = None, method: str = "ancestral", eta: float = 1.0) -> torch.Tensor:
+        """Ancestral sampling (Ho et al. 2020, algorithm 2) or DDIM (Song et al. 2021) on a respaced schedule.
 
         With ``n_steps`` below T, the betas are recomputed from :math:`\\bar\\alpha` at the kept steps
-        (Nichol & Dhariwal 2021, section 4); NFE = ``n_steps``.
+        (Nichol & Dhariwal 2021, section 4); NFE = ``n_steps`` for both methods.
 
         Parameters
         ----------
@@ -109,12 +110,24 @@ class GaussianDiffusion:
         n_steps : int or None
             Number of network evaluations (None: T).
         generator : torch.Generator, optional
+        method : {"ancestral", "ddim"}
+            ``"ddim"``: :math:`x_{s} = \\sqrt{\\bar\\alpha_s}\\hat x_0 + \\sqrt{1 - \\bar\\alpha_s - \\sigma^2}
+            \\hat\\epsilon + \\sigma z` with :math:`\\sigma = \\eta \\sqrt{(1 - \\bar\\alpha_s)/(1 -
+            \\bar\\alpha_t)}\\sqrt{1 - \\bar\\alpha_t/\\bar\\alpha_s}` (Song et al. 2021, eqs. 12 and 16);
+            :math:`\\hat\\epsilon` is recomputed from the clipped :math:`\\hat x_0` when ``clip_x0`` is set. With
+            ``eta = 1`` and no clipping it is the ancestral sampler (the same draws give the same samples).
+        eta : float
+            DDIM only: 0 deterministic (an ODE sampler), 1 the ancestral variance.
 
         Returns
         -------
         torch.Tensor
             Samples ``(bs, out_channels, y, x)``.
         """
+        if method not in ("ancestral", "ddim"):
+            raise ValueError(f"unknown sampler method {method!r}; valid: 'ancestral', 'ddim'")
+        if not 0.0 <= float(eta) <= 1.0:
+            raise ValueError(f"eta must be in [0, 1], got {eta}")
         steps = self.respaced_steps(n_steps)
         abar_all = self.alphas_cumprod
         shape = (cond.shape[0], out_channels, *cond.shape[2:])
@@ -130,14 +143,21 @@ class GaussianDiffusion:
                 x0_hat = (x - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
                 if self.clip_x0 is not None:
                     x0_hat = x0_hat.clamp(-self.clip_x0, self.clip_x0)
-                # posterior q(x_{t-1} | x_t, x_0) (Ho et al. 2020, eqs. 6-7)
-                coef0 = math.sqrt(abar_prev) * beta / (1 - abar)
-                coeft = math.sqrt(1 - beta) * (1 - abar_prev) / (1 - abar)
-                mean = float(coef0) * x0_hat + float(coeft) * x
-                if i > 0:
-                    var = float(beta * (1 - abar_prev) / (1 - abar))
+                var = float(beta * (1 - abar_prev) / (1 - abar))   # the posterior variance (Ho et al. eq. 7)
+                if method == "ddim":
+                    if self.clip_x0 is not None:
+                        eps = (x - math.sqrt(abar) * x0_hat) / math.sqrt(1 - abar)
+                    sigma2 = float(eta) ** 2 * var
+                    mean = math.sqrt(float(abar_prev)) * x0_hat + math.sqrt(max(float(1 - abar_prev) - sigma2, 0.0)) * eps
+                else:
+                    # posterior q(x_{t-1} | x_t, x_0) (Ho et al. 2020, eqs. 6-7)
+                    coef0 = math.sqrt(abar_prev) * beta / (1 - abar)
+                    coeft = math.sqrt(1 - beta) * (1 - abar_prev) / (1 - abar)
+                    mean = float(coef0) * x0_hat + float(coeft) * x
+                    sigma2 = var
+                if i > 0 and sigma2 > 0:
                     noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-                    x = mean + math.sqrt(var) * noise
+                    x = mean + math.sqrt(sigma2) * noise
                 else:
                     x = mean
         return x

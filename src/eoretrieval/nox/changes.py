@@ -6,8 +6,13 @@ picks the evaluated days (paired by their offset in each period), and :func:`per
 change of a field's area-weighted regional mean with a paired moving-block bootstrap interval. Study 1 scores
 how much of each test world's dip every method recovers (:func:`dip_recovery`); study 2 runs the comparison through the real-data path.
 
+Over several worlds, :func:`dip_summary` gives three views of the recovery: the mean of the per-world
+fractions (unstable where a world's trend cancels its dip and the true change is near zero), the least-squares
+slope of the estimated on the true changes through the origin (worlds with small true changes weigh little), and
+the mean absolute error of the change in percentage points.
+
 Public names: :func:`lockdown_periods`, :func:`period_days`, :func:`period_change`, :func:`compare_periods`,
-:func:`dip_recovery`.
+:func:`dip_recovery`, :func:`dip_summary`.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import xarray as xr
 from ..errors import DataError
 from .scales import fill_gaps
 
-__all__ = ["lockdown_periods", "period_days", "period_change", "compare_periods", "dip_recovery"]
+__all__ = ["lockdown_periods", "period_days", "period_change", "compare_periods", "dip_recovery", "dip_summary"]
 
 
 def lockdown_periods(world: xr.Dataset, *, shift_days: int = 364) -> dict:
@@ -200,3 +205,36 @@ def dip_recovery(world: xr.Dataset, estimates: dict, truth: xr.DataArray, *, gap
     return {"periods": periods, "n_days": len(days),
             "depth": float(json.loads(world.attrs["inventory"])["lockdown"]["depth"]), "truth": true,
             "methods": methods}
+
+
+def dip_summary(dips: dict) -> dict:
+    """How much of the dips of several worlds each method recovers, from :func:`dip_recovery` results.
+
+    Parameters
+    ----------
+    dips : dict
+        World name → :func:`dip_recovery` result (the same methods in each).
+
+    Returns
+    -------
+    dict
+        Per method: ``recovered_mean`` (mean of the per-world fractions), ``slope`` (:math:`\\sum_w e_w t_w /
+        \\sum_w t_w^2`, estimated change :math:`e_w` on true change :math:`t_w`, in %), ``abs_err_pp`` (mean
+        :math:`|e_w - t_w|`, percentage points); and ``n_worlds``.
+
+    Raises
+    ------
+    DataError
+        If ``dips`` is empty, a world's true change is not finite, or the worlds' true changes are all zero.
+    """
+    if not dips:
+        raise DataError("dip_summary: no world with a dip; expected at least one dip_recovery result")
+    t = np.array([d["truth"]["pct"] for d in dips.values()], dtype=float)
+    if not np.isfinite(t).all() or not np.any(t):
+        raise DataError(f"dip_summary: true changes {t.tolist()} of worlds {list(dips)}; expected finite, not all zero")
+    out = {}
+    for m in next(iter(dips.values()))["methods"]:
+        e = np.array([d["methods"][m]["pct"] for d in dips.values()], dtype=float)
+        out[m] = {"recovered_mean": float(np.mean([d["methods"][m]["recovered"] for d in dips.values()])),
+                  "slope": float(np.sum(e * t) / np.sum(t * t)), "abs_err_pp": float(np.mean(np.abs(e - t)))}
+    return {"n_worlds": len(dips), "methods": out}

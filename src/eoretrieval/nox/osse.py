@@ -5,6 +5,9 @@ The notebook ``01_nox_osse`` calls these functions; they hold the study's logic 
 Methods (all given the same observations, winds and lifetimes; see :func:`estimate_world`):
 
 - ``smaat_unet`` and ``vae`` (ensemble mean): the committed networks (:mod:`eoretrieval.nox.train`);
+- further committed networks passed to :func:`load_networks` as ``extra`` (e.g. ``smaat_unet_pattern``, the
+  SmaAt-UNet given the prior's pattern instead of the prior, so that its level comes from the columns alone);
+  :func:`methods_of` lists them after ``smaat_unet``;
 - ``flux_divergence``: :func:`~eoretrieval.nox.flux_divergence.flux_divergence_world` (days without any
   observation take the method's own period mean, as Beirle et al. average over time);
 - ``flux_divergence_7d``: its trailing 7-day mean (:func:`~eoretrieval.nox.flux_divergence.flux_divergence_trailing`),
@@ -24,7 +27,7 @@ its mean by one factor per scale, fitted on the calibration worlds (:mod:`eoretr
 test worlds); coverage and spread-skill are then measured on the test worlds.
 
 Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`estimate_world`,
-:func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
+:func:`methods_of`, :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
 :func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
 :func:`load_world_files`, :func:`targets_by_world`, :func:`coverage_vs_amf_bias`, :func:`fill_gaps`.
@@ -33,7 +36,7 @@ Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +51,7 @@ from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
 from .scales import (cell_area, coarsen_monthly, fill_gaps, monthly_domain_totals, regional_totals,  # noqa: F401
                      source_totals_error)
 
-__all__ = ["Networks", "METHODS", "load_networks", "estimate_world", "scale_scores", "scale_views",
+__all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world", "scale_scores", "scale_views",
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
@@ -74,6 +77,8 @@ class Networks:
     vae_manifest: dict
     memorisation: xr.DataArray
     training_worlds: dict
+    #: further networks, name -> (model, objective, normalisation, manifest), estimated like ``smaat_unet``
+    extra: dict = field(default_factory=dict)
 
     @property
     def alpha(self) -> dict:
@@ -85,13 +90,18 @@ class Networks:
         return cal["alpha"]
 
 
-def load_networks(smaat_folder, vae_folder, *, device: str = "cpu") -> Networks:
+def load_networks(smaat_folder, vae_folder, *, device: str = "cpu", extra: dict | None = None) -> Networks:
     """Load both artefacts, the memorisation map and the training-world description (``training_worlds.json``).
+
+    ``extra`` maps a method name to the folder of a further deterministic network (a SmaAt-UNet artefact); it must
+    have been trained on the same training worlds as ``smaat_folder`` (its test worlds are then unseen too).
 
     Raises
     ------
     DataError
-        A file of an artefact is missing (the message names it).
+        A file of an artefact is missing, or an extra network was trained on other worlds (the message names it).
+    ValueError
+        An extra name is one of :data:`METHODS`.
     """
     from .train import load_artifact
 
@@ -103,7 +113,24 @@ def load_networks(smaat_folder, vae_folder, *, device: str = "cpu") -> Networks:
             raise DataError(f"{folder / name}: missing; retrain with python -m eoretrieval.train nox")
     memo = xr.load_dataarray(folder / "memorisation.nc")
     info = json.loads((folder / "training_worlds.json").read_text())
-    return Networks(smaat, smaat_obj, smaat_norm, smaat_manifest, vae, vae_obj, vae_norm, vae_manifest, memo, info)
+    loaded = {}
+    for name, path in (extra or {}).items():
+        if name in METHODS:
+            raise ValueError(f"extra network name {name!r} is already a method; expected a new name")
+        model, obj, norm, manifest = load_artifact(path, device=device)
+        seeds = manifest.get("data_checksums", {}).get("train_world_seeds")
+        if seeds != smaat_manifest.get("data_checksums", {}).get("train_world_seeds"):
+            raise DataError(f"{Path(path) / 'manifest.json'}: trained on worlds {seeds}; expected the training worlds "
+                            f"of {folder} ({info.get('seeds')})")
+        loaded[name] = (model, obj, norm, manifest)
+    return Networks(smaat, smaat_obj, smaat_norm, smaat_manifest, vae, vae_obj, vae_norm, vae_manifest, memo, info,
+                    loaded)
+
+
+def methods_of(nets: Networks) -> tuple[str, ...]:
+    """:data:`METHODS` with the extra networks of ``nets`` inserted after ``smaat_unet`` (table order)."""
+    i = METHODS.index("smaat_unet") + 1
+    return METHODS[:i] + tuple(nets.extra) + METHODS[i:]
 
 
 def evaluation_days(world: xr.Dataset, *, stride: int, n_variational: int) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -146,7 +173,8 @@ def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_me
     Returns
     -------
     (estimates, vae_ensemble, timing)
-        ``estimates``: method → (time, lat, lon) (``variational``: on ``var_days`` only, absent if none);
+        ``estimates``: method → (time, lat, lon) (``variational``: on ``var_days`` only, absent if none; the
+        extra networks of ``nets`` under their names);
         ``vae_ensemble``: (member, time, lat, lon); ``timing``: ``<method>_s_per_day``.
     """
     from .baselines import get_baseline
@@ -161,6 +189,9 @@ def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_me
         lambda: predict_emissions(nets.vae, nets.vae_obj, world, days, nets.vae_norm, n_samples=n_members,
                                   seed=seed, device=device), n_days=n)
     est["vae"] = ens.mean(MEMBER).assign_attrs(ens.attrs)
+    for name, (model, obj, norm, _) in nets.extra.items():
+        est[name], timing[f"{name}_s_per_day"] = timed(
+            lambda m=model, o=obj, nm=norm: predict_emissions(m, o, world, days, nm, device=device), n_days=n)
     fd, timing["flux_divergence_s_per_day"] = timed(lambda: get_baseline("flux_divergence")(world, days), n_days=n)
     est["flux_divergence"] = fill_gaps(fd)
     fd7, timing["flux_divergence_7d_s_per_day"] = timed(lambda: get_baseline("flux_divergence_7d")(world, days),

@@ -93,8 +93,8 @@ def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 
     ``cond`` is the 3-frame normalised IR ``(sample, 3 * 5, y, x)``; 1-frame models keep the last frame.
     The U-Net returns one member. The time per field is wall time / (members × samples). ``threads`` sets
     ``torch.set_num_threads`` (on a shared CPU, more threads than free cores make sampling many times slower).
-    ``sampler`` (flow-matching objectives only) is passed to the ODE sampler: ``{"method": "euler" | "heun",
-    "time_power": p}``; ``n_steps`` counts its steps, not its network evaluations.
+    ``sampler`` is passed to the generative sampler: flow matching ``{"method": "euler" | "heun", "time_power": p}``
+    (``n_steps`` counts its steps, not its network evaluations), DDPM ``{"method": "ancestral" | "ddim", "eta": e}``.
     """
     if threads:
         torch.set_num_threads(int(threads))
