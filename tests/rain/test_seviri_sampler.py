@@ -97,3 +97,34 @@ def test_sampler_for_reads_a_ddpm_choice_and_merge_keeps_other_methods(tmp_path)
     assert ss.sampler_for(root, "ddpm", 50)[:2] == (50, {"method": "ddim", "eta": 0.0})
     assert ss.sampler_for(root, "ddpm", 25)[:2] == (25, {})   # no choice at this NFE: the ancestral sampler
     assert ss.sampler_for(root, "flow_matching", 5)[:2] == (3, {"method": "heun", "time_power": 2.0})
+
+
+def test_choice_table_reports_the_choice_its_incumbent_and_the_worst(tmp_path):
+    """The table notebook 03 shows: the recorded choice's validation CRPS beside the incumbent's and the worst
+    candidate's, for flow matching and the DDPM; NaN where nothing was recorded; methods without a sampler skipped."""
+    import math
+    from eoretrieval import artifacts
+    root = _artefacts(tmp_path)
+    (root / "ddpm").mkdir()
+    (root / "ddpm" / "weights.pt").write_bytes(b"weights-d")
+    data = json.loads((root / ss.SAMPLERS_FILE).read_text())
+    data["methods"]["flow_matching"]["nfe"]["5"]["candidates"] = [
+        {"method": "euler", "time_power": 1.0, "n_steps": 5, "crps": 0.30, "psd_slope_err": 0.5},
+        {"method": "heun", "time_power": 2.0, "n_steps": 3, "crps": 0.28, "psd_slope_err": 0.4},
+        {"method": "euler", "time_power": 3.0, "n_steps": 5, "crps": 0.35, "psd_slope_err": 0.6}]
+    data["methods"]["ddpm"] = {"weights_sha256": artifacts.file_checksum(root / "ddpm" / "weights.pt"), "nfe": {"50": {
+        "chosen": {"method": "ancestral", "eta": 1.0, "n_steps": 50},
+        "candidates": [{"method": "ancestral", "eta": 1.0, "n_steps": 50, "crps": 0.35, "psd_slope_err": 0.1},
+                       {"method": "ddim", "eta": 0.0, "n_steps": 50, "crps": 0.82, "psd_slope_err": 1.3}]}}}
+    (root / ss.SAMPLERS_FILE).write_text(json.dumps(data))
+    t = ss.choice_table(root, {"unet": 1, "flow_matching": 5, "ddpm": 50, "residual_fm": 5})
+    assert list(t) == ["flow_matching", "ddpm", "residual_fm"]
+    fm = t["flow_matching"]
+    assert fm["sampler"] == "heun, grid power 2, 3 steps"
+    assert (fm["val CRPS"], fm["val CRPS, incumbent"], fm["val CRPS, worst candidate"]) == (0.28, 0.30, 0.35)
+    assert fm["val spectral-slope error"] == 0.4 and fm["val spectral-slope error, incumbent"] == 0.5
+    d = t["ddpm"]
+    assert d["sampler"] == "ancestral, 50 steps" and d["val CRPS"] == d["val CRPS, incumbent"] == 0.35
+    assert d["val CRPS, worst candidate"] == 0.82
+    r = t["residual_fm"]   # no entry: the uniform Euler grid, no validation scores
+    assert r["sampler"] == "euler, grid power 1, 5 steps" and math.isnan(r["val CRPS"])

@@ -19,7 +19,7 @@ checksum of each artefact go to ``artifacts/rain_seviri/samplers.json``; a run f
 methods' entries. :func:`sampler_for` reads them for :func:`~eoretrieval.rain.seviri_eval.evaluate_methods` and
 refuses a file that describes other weights.
 
-Public names: :func:`candidates`, :func:`choose`, :func:`select`, :func:`sampler_for`, :func:`merge`, :func:`main`,
+Public names: :func:`candidates`, :func:`choose`, :func:`select`, :func:`sampler_for`, :func:`choice_table`, :func:`merge`, :func:`main`,
 :data:`FM_METHODS`, :data:`DDPM_METHODS`, :data:`SAMPLERS_FILE`, :data:`RULE`, :data:`RULE_DDPM`.
 """
 
@@ -38,7 +38,7 @@ from ..config import repo_relative
 from ..errors import DataError
 from ..provenance import atomic_write_text
 
-__all__ = ["candidates", "choose", "select", "sampler_for", "merge", "main", "FM_METHODS", "DDPM_METHODS", "SAMPLERS_FILE",
+__all__ = ["candidates", "choose", "select", "sampler_for", "choice_table", "merge", "main", "FM_METHODS", "DDPM_METHODS", "SAMPLERS_FILE",
            "RULE", "RULE_DDPM"]
 
 #: the methods whose sampler is an ODE (flow matching)
@@ -60,6 +60,12 @@ RULE_DDPM = ("the lowest ensemble CRPS on the artefact's validation patches at t
 INCUMBENT_DDPM = {"method": "ancestral", "eta": 1.0}
 #: the keys that name a sampler of each family (besides ``n_steps``)
 _KEYS = {"fm": ("method", "time_power"), "ddpm": ("method", "eta")}
+#: the incumbent of each family
+_INCUMBENTS = {"fm": INCUMBENT, "ddpm": INCUMBENT_DDPM}
+
+
+def _is_incumbent(row: dict, family: str) -> bool:
+    return all(row.get(k) == v for k, v in _INCUMBENTS[family].items())
 
 
 def _family(method: str) -> str:
@@ -96,8 +102,7 @@ def choose(rows: list[dict], family: str = "fm") -> dict:
 
     Returns the incumbent's row unless another row has a strictly lower ``crps``.
     """
-    incumbent_of = INCUMBENT_DDPM if family == "ddpm" else INCUMBENT
-    incumbent = [r for r in rows if all(r.get(k) == v for k, v in incumbent_of.items())]
+    incumbent = [r for r in rows if _is_incumbent(r, family)]
     if not incumbent:
         name = "ancestral sampler" if family == "ddpm" else "uniform Euler grid"
         raise ValueError(f"the candidates must include the incumbent ({name})")
@@ -204,6 +209,48 @@ def merge(old: dict | None, new: dict) -> dict:
     return merged
 
 
+def choice_table(artifacts_root: str | os.PathLike, nfe_of: dict) -> dict:
+    """What each generative method samples with at its NFE and what that gained on validation (notebook 03's table).
+
+    Parameters
+    ----------
+    nfe_of : dict
+        Method → NFE (e.g. a profile's ``nfe``); methods without a sampler to choose are skipped.
+
+    Returns
+    -------
+    dict
+        Method → ``{"NFE", "sampler", "val CRPS", "val CRPS, incumbent", "val CRPS, worst candidate",
+        "val spectral-slope error", "val spectral-slope error, incumbent", "from"}`` (NaN where
+        :data:`SAMPLERS_FILE` records no candidates for that method and NFE).
+    """
+    path = Path(artifacts_root) / SAMPLERS_FILE
+    data = json.loads(path.read_text()) if path.exists() else {"methods": {}}
+    rows = {}
+    for method, nfe in nfe_of.items():
+        if method not in FM_METHODS + DDPM_METHODS:
+            continue
+        family = _family(method)
+        n_steps, sampler, source = sampler_for(artifacts_root, method, nfe)
+        cands = data["methods"].get(method, {}).get("nfe", {}).get(str(int(nfe)), {}).get("candidates", [])
+        used = {**_INCUMBENTS[family], **sampler}
+        chosen = next((c for c in cands if all(c.get(k) == used[k] for k in _KEYS[family])), None)
+        inc = next((c for c in cands if _is_incumbent(c, family)), None)
+        if family == "fm":
+            name = f"{used['method']}, grid power {used['time_power']:g}"
+        else:
+            name = "ancestral" if used["method"] == "ancestral" else f"DDIM, eta {used['eta']:g}"
+        nan = float("nan")
+        rows[method] = {"NFE": int(nfe), "sampler": f"{name}, {n_steps} steps",
+                        "val CRPS": chosen["crps"] if chosen else nan,
+                        "val CRPS, incumbent": inc["crps"] if inc else nan,
+                        "val CRPS, worst candidate": max((c["crps"] for c in cands), default=nan),
+                        "val spectral-slope error": chosen["psd_slope_err"] if chosen else nan,
+                        "val spectral-slope error, incumbent": inc["psd_slope_err"] if inc else nan,
+                        "from": source}
+    return rows
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of ``python -m eoretrieval.rain.seviri_sampler``."""
     p = argparse.ArgumentParser(prog="python -m eoretrieval.rain.seviri_sampler", description=__doc__.split("\n")[0])
@@ -232,9 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     old = json.loads(path.read_text()) if path.exists() else None
     atomic_write_text(path, json.dumps(merge(old, data), indent=1) + "\n")
     for m, e in data["methods"].items():
-        incumbent = INCUMBENT_DDPM if m in DDPM_METHODS else INCUMBENT
         for nfe, v in e["nfe"].items():
-            inc = [r["crps"] for r in v["candidates"] if all(r.get(k) == x for k, x in incumbent.items())][0]
+            inc = [r["crps"] for r in v["candidates"] if _is_incumbent(r, _family(m))][0]
             print(f"{m} NFE {nfe}: {v['chosen']} (CRPS {min(r['crps'] for r in v['candidates']):.4f}, "
                   f"incumbent {inc:.4f})")
     print(f"wrote {path} in {seconds} s")
