@@ -510,7 +510,7 @@ def test_extra_networks_are_loaded_ordered_and_estimated(tmp_path):
     """A further network is estimated like the SmaAt-UNet: the committed SmaAt-UNet loaded again under another name
     gives the same maps; methods_of lists it right after smaat_unet."""
     from eoretrieval.artifacts import artifact_path
-    from eoretrieval.nox.osse import METHODS, estimate_world, load_networks, methods_of
+    from eoretrieval.nox.osse import METHODS, estimate_world, level_estimates, load_networks, methods_of
     from tests.nox.conftest import fake_nox_world
 
     smaat, vae = artifact_path("nox", "smaat_unet"), artifact_path("nox", "vae")
@@ -523,6 +523,10 @@ def test_extra_networks_are_loaded_ordered_and_estimated(tmp_path):
     np.testing.assert_array_equal(est["smaat_copy"].values, est["smaat_unet"].values)
     assert timing["smaat_copy_s_per_day"] > 0
     assert methods_of(load_networks(smaat, vae)) == METHODS
+    lev = level_estimates(world, days, nets)   # the level section's cheaper estimates are the same maps
+    assert list(lev) == ["smaat_unet", "smaat_copy", "flux_divergence_7d", "prior"]
+    for m, da in lev.items():
+        np.testing.assert_allclose(da.values, est[m].values, rtol=1e-6, err_msg=m)
 
 
 def test_extra_network_of_other_training_worlds_or_taken_name_is_refused(tmp_path):

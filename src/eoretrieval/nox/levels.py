@@ -19,9 +19,10 @@ as standard deviations about their means (so the floor assumes a method that kno
 is optimistic, a floor) on worlds that are *not* test worlds; :func:`combine_levels` applies the combination's
 weights to other worlds' totals, an equal-information method for the domain totals alone.
 
-A method can beat the floor only with information the OSSE does not model as such: an estimate of the AMF bias
-(from ground stations, or from the columns over clean regions, which the OSSE's constant background would make
-unrealistically easy), or a level prior narrower than the generator's spread of worlds.
+A method can beat the floor only with information beyond the columns and the prior: an estimate of the AMF bias
+(from ground-based columns, which :mod:`eoretrieval.nox.ground` simulates with their own errors; or from the columns
+over clean regions, which the OSSE's constant background would make unrealistically easy), or a level prior
+narrower than the generator's spread of worlds.
 
 Public names: :func:`monthly_total_ratios`, :func:`level_record`, :func:`level_floor`, :func:`combine_levels`,
 :func:`expected_abs_rel_err`, :func:`mean_abs_rel_err`.

@@ -27,7 +27,7 @@ its mean by one factor per scale, fitted on the calibration worlds (:mod:`eoretr
 test worlds); coverage and spread-skill are then measured on the test worlds.
 
 Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`estimate_world`,
-:func:`methods_of`, :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
+:func:`methods_of`, :func:`level_estimates`, :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
 :func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
 :func:`load_world_files`, :func:`targets_by_world`, :func:`coverage_vs_amf_bias`, :func:`fill_gaps`.
@@ -51,7 +51,7 @@ from ..verify import corr, interval_coverage, rmse, spread_skill_ratio
 from .scales import (cell_area, coarsen_monthly, fill_gaps, monthly_domain_totals, regional_totals,  # noqa: F401
                      source_totals_error)
 
-__all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world", "scale_scores", "scale_views",
+__all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world", "level_estimates", "scale_scores", "scale_views",
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
@@ -164,6 +164,23 @@ def _memorised(memo: xr.DataArray, template: xr.DataArray) -> xr.DataArray:
     return xr.DataArray(vals, dims=(TIME, LAT, LON), coords={k: template[k] for k in (TIME, LAT, LON)},
                         attrs={"units": memo.attrs.get("units", "mol m-2 s-1"),
                                "long_name": "NOx emission, memorisation baseline"})
+
+
+def level_estimates(world: xr.Dataset, days, nets: Networks, *, device: str = "cpu") -> dict:
+    """The estimates whose monthly domain totals the level section compares (:mod:`eoretrieval.nox.levels`): the
+    networks (``smaat_unet`` and the extra ones; not the cVAE, whose 16 members cost ten times more), the 7-day flux
+    divergence (gap-filled) and the prior, each (time, lat, lon) on ``days``. Cheaper than :func:`estimate_world`,
+    for worlds scored on their totals only (calibration worlds, ground-calibrated columns).
+    """
+    from .baselines import get_baseline
+    from .evaluate import predict_emissions
+
+    est = {"smaat_unet": predict_emissions(nets.smaat, nets.smaat_obj, world, days, nets.smaat_norm, device=device)}
+    for name, (model, obj, norm, _) in nets.extra.items():
+        est[name] = predict_emissions(model, obj, world, days, norm, device=device)
+    est["flux_divergence_7d"] = fill_gaps(get_baseline("flux_divergence_7d")(world, days))
+    est["prior"] = get_baseline("prior")(world, days)
+    return est
 
 
 def estimate_world(world: xr.Dataset, days, nets: Networks, *, var_days=(), n_members: int = 16, seed: int = 0,
