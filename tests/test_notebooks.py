@@ -15,11 +15,12 @@ NOTEBOOKS = [p.stem for p in run.discover()]
 REQUIRED_KEYS = {
     "00_data_tour": {"catalog", "power_plants", "cities", "wind", "profile", "seed"},
     "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed",
-                    "targets_by_world", "coverage_vs_amf_bias", "domain_total_floor", "lockdown_dips"},
+                    "targets_by_world", "coverage_vs_amf_bias", "domain_total_floor", "lockdown_dips",
+                    "ground_calibration"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "lockdown_roundtrip", "real_orbits", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
-                                "tile_bootstrap", "ir_conditional", "profile", "seed"},
+                                "tile_bootstrap", "ir_conditional", "test_overlaps_training", "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
     "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout"},
 }
@@ -56,6 +57,40 @@ def test_notebook_runs_in_ci_profile(stem):
     assert figures, f"{stem}: no figure saved with save_figure"
     for png in figures:
         assert png.with_suffix(".json").exists(), f"{png} has no provenance record"
+
+
+def _run_elsewhere(stem, tmp_path, *params):
+    """Run a notebook in the ci profile with other parameters, writing under ``tmp_path`` (not into runs/ or the book)."""
+    argv = [stem, "--profile", "ci", "--runs-dir", str(tmp_path / "runs"), "--executed-dir", str(tmp_path / "executed")]
+    for k, v in params:
+        argv += ["-p", k, v]
+    assert run.main(argv) == 0, f"{stem} failed with {params} (see {tmp_path / 'runs' / stem / 'failed.ipynb'})"
+    return json.loads((tmp_path / "runs" / stem / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_seviri_notebook_runs_on_another_importer_and_says_it_is_not_out_of_sample(tmp_path):
+    """Notebook 03, unchanged, on a KNMI sequence (another pysteps importer than the default OPERA one): it runs, and
+    since the committed models were trained on these very files it says so instead of scoring them as unseen."""
+    m = _run_elsewhere("03_seviri_flow_matching", tmp_path, ("test_files", "data/radar_rain/knmi_rap_5min_20100826/*.h5"),
+                       ("test_importer", "knmi_hdf5"), ("test_domain", "KNMI 2010-08-26"), ("run_smoke_test", "false"))
+    assert m["test_domain"] == "KNMI 2010-08-26" and m["n_test_fields"] > 0
+    assert set(m["test_overlaps_training"]) == set(m["methods"])
+    assert all(len(v) == 31 for v in m["test_overlaps_training"].values())
+
+
+@pytest.mark.slow
+def test_nox_notebook_runs_on_one_world_file_without_the_noise_free_column(tmp_path):
+    """Notebook 01, unchanged, on a single world file that lacks no2_column_true: no spread between worlds to show, and
+    the ground-based calibration (which needs that column) lists the world instead of failing."""
+    from eoretrieval.nox import make_nox_world
+
+    path = tmp_path / "world.nc"
+    make_nox_world(profile="ci", seed=301).drop_vars("no2_column_true").to_netcdf(path)
+    m = _run_elsewhere("01_nox_osse", tmp_path, ("world_files", str(path)), ("run_smoke_test", "false"))
+    assert m["n_test_worlds"] == 1 and m["test_worlds"] == [301]
+    assert "no2_column_true" in m["ground_calibration"]["test_worlds_left_out"]["301"]
+    assert "skipped" in m["ground_calibration"]
 
 
 #: The reference metrics of notebook 01 (ci profile, committed networks); regenerate after an intended change with

@@ -81,6 +81,13 @@ def test_unusable_sequences(tmp_path):
     three = [str(f) for f in sorted(KNMI_DIR.glob("*.h5"))[:3]]
     with pytest.raises(DataError, match="no rain in the sequence"):
         load_rain_sequence(three, "knmi_hdf5", min_wet_fraction=0.999)
+    # quarter-hour files read at a 5-min step: every frame is kept, but no three are 5 min apart
+    with pytest.raises(DataError, match=r"no 3 successive frames 5 min apart \(steps between the frames: \[15.0\]"):
+        load_rain_sequence(three, "knmi_hdf5", time_step_min=5.0)
+    # with one frame missing, two 15-min steps make no three successive frames either
+    gap = [str(f) for f in sorted(KNMI_DIR.glob("*.h5"))[:5]]
+    with pytest.raises(DataError, match=r"no 3 successive frames 15 min apart .*\[15.0, 30.0\]"):
+        load_rain_sequence([gap[0], gap[1], gap[3], gap[4]], "knmi_hdf5")
     bad = tmp_path / "RAD_NL25_RAP_5min_201008260000.h5"
     bad.write_bytes(b"\x89HDF garbage")
     with pytest.raises(DataError, match=bad.name):

@@ -10,6 +10,10 @@ from eoretrieval.rain.seviri_eval import (SEVIRI_PROFILES, as_fields, crr_statis
                                           validation_frames)
 from eoretrieval.rain.targets import TARGETS  # noqa: E402
 from eoretrieval.targets import evaluate_targets  # noqa: E402
+from eoretrieval.config import repo_root  # noqa: E402
+
+KNMI_DIR = repo_root() / "data/radar_rain/knmi_rap_5min_20100826"
+OPERA_DIR = repo_root() / "data/radar_rain/opera_odim_20180824"
 
 
 def _truth(n=3, size=32, seed=0):
@@ -296,3 +300,24 @@ def test_cold_top_tail_by_hand():
     assert warm["ratios"] == {} and warm["n_pixels"] == 0
     with pytest.raises(ValueError, match="no training pixel"):
         cold_top_tail(t, truth, {}, patch_t + 100, patch_r)
+
+
+def test_training_overlap_finds_the_training_files_by_content(tmp_path):
+    """The committed models were trained and validated on the KNMI quarter-hour files: a KNMI test sequence
+    overlaps every model (even under another file name), the OPERA composites none."""
+    import shutil
+
+    from eoretrieval.artifacts import artifact_path
+    from eoretrieval.rain.seviri_eval import METHOD_ORDER, training_overlap
+
+    root = artifact_path("rain_seviri", "unet").parent
+    knmi = sorted(str(f) for f in KNMI_DIR.glob("*.h5"))[-3:]
+    renamed = tmp_path / "renamed.h5"
+    shutil.copy(knmi[0], renamed)
+    over = training_overlap([str(renamed), *knmi[1:]], root)
+    assert set(over) == set(METHOD_ORDER)
+    assert over["flow_matching"] == sorted(["renamed.h5", *(f.split("/")[-1] for f in knmi[1:])])
+    opera = sorted(str(f) for f in OPERA_DIR.glob("*.hdf"))[:3]
+    assert training_overlap(opera, root) == {}
+    # methods without an artefact are skipped, not an error
+    assert training_overlap(knmi, root, methods=("unet", "no_such_method")).keys() == {"unet"}

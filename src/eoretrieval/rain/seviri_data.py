@@ -128,7 +128,8 @@ def load_rain_sequence(files: str | list, importer: str, *, spacing_m: float = 4
     Raises
     ------
     DataError
-        No files; too few frames at the time step; no rain; unknown units (naming the files).
+        No files; too few frames at the time step, or none of ``n_frames`` successive ones; no rain; unknown units
+        (naming the files).
     """
     paths = sorted(_glob.glob(files)) if isinstance(files, str) else [str(f) for f in files]
     if not paths:
@@ -144,6 +145,10 @@ def load_rain_sequence(files: str | list, importer: str, *, spacing_m: float = 4
         raise DataError(f"{names}: {rate.sizes['time']} frame(s) at a {time_step_min:g}-min step, but the model needs "
                         f"at least {n_frames} successive frames")
     steps = np.diff(rate.time.values) / np.timedelta64(1, "m")
+    if not any(_sequence_ok(rate.time.values, k, n_frames, time_step_min) for k in range(rate.sizes["time"])):
+        raise DataError(f"{names}: no {n_frames} successive frames {time_step_min:g} min apart (steps between the "
+                        f"frames: {sorted(set(steps.tolist()))} min); expected files every {time_step_min:g} min "
+                        "(parameter time_step_min)")
     if np.any(steps > time_step_min + 1e-6):
         warnings.warn(f"{names}: gaps in the sequence ({sorted(set(steps.tolist()))} min); samples across gaps "
                       "are skipped", stacklevel=2)

@@ -10,6 +10,7 @@
   ``metrics.json`` structure of study 3; :func:`nfe_curve` gives skill against NFE;
 - :func:`crr_statistics` summarises the NWC SAF CRR product (no overlap in time with the radar test data);
 - :func:`validation_frames` selects the frames of a training sequence that no model was trained on;
+  :func:`training_overlap` says which files of a test sequence some model was trained or validated on;
 - :func:`tile_bootstrap` says how much each target's verdict depends on the choice of test tiles (a paired
   bootstrap over tiles of the scores the targets read);
 - :class:`IRLookup` is the classical conditional climatology of rain given the 10.8 µm temperature (an ensemble
@@ -18,7 +19,7 @@
   :func:`cold_top_tail` and :func:`tail_ratio_draws` put tile-bootstrap intervals on those comparisons.
 
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
-:func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`,
+:func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`, :func:`training_overlap`,
 :func:`tile_scores`, :func:`tile_bootstrap`, :class:`IRLookup`, :func:`conditional_rain`, :func:`target_t108`,
 :func:`cold_top_tail`, :func:`tail_ratio_draws`, :data:`T108_EDGES_K`, :data:`METHOD_ORDER`.
 """
@@ -49,7 +50,7 @@ from .seviri_train import N_CHANNELS, load_method
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
            "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "THRESHOLDS",
            "FSS_SCALES_KM", "IRLookup", "conditional_rain", "target_t108", "T108_EDGES_K", "cold_top_tail",
-           "tail_ratio_draws"]
+           "tail_ratio_draws", "training_overlap"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
@@ -297,6 +298,31 @@ def validation_frames(rain: xr.DataArray, manifest: dict, *, n_frames: int) -> x
         raise DataError(f"{src} ...: no frame at or after the validation start {manifest['val_period'][0]}; this is "
                         "not the sequence the artefact was trained on")
     return rain.sel(time=slice(start - (n_frames - 1) * step, None))
+
+
+def training_overlap(files, artifacts_root: str | Path, methods=METHOD_ORDER) -> dict[str, list[str]]:
+    """The files of a test sequence that a committed model was trained or validated on, per method.
+
+    A file counts when its content (the short SHA-256 of :func:`eoretrieval.artifacts.file_checksum`, whatever its
+    name) is among the ``data_checksums`` of the method's manifest. Methods without an artefact are skipped.
+
+    Returns
+    -------
+    dict
+        method -> sorted names of the overlapping test files (only methods with an overlap).
+    """
+    from ..artifacts import file_checksum, load_manifest
+
+    sums = {file_checksum(f): Path(f).name for f in files}
+    out = {}
+    for m in methods:
+        folder = Path(artifacts_root) / m
+        if not (folder / "manifest.json").exists():
+            continue
+        seen = set(load_manifest(folder).get("data_checksums", {}).values())
+        if hits := sorted(name for c, name in sums.items() if c in seen):
+            out[m] = hits
+    return out
 
 
 # --- what the infrared can tell: rain per cloud-top temperature class ----------------------------------------------
