@@ -21,7 +21,8 @@ import xarray as xr
 
 from eoretrieval.errors import DataError
 from eoretrieval.nox.ground import (calibrate_columns, calibration_response, estimate_amf_bias, ground_calibration,
-                                    sensitivity, simulate_ground, site_series, sites_inside)
+                                    largest_site_error, sensitivity, simulate_ground, site_series, sites_inside,
+                                    summarise)
 
 SITES = {"A": (30.1, 116.1), "B": (30.6, 117.4), "C": (30.9, 116.6), "D": (30.4, 117.9)}
 
@@ -165,3 +166,30 @@ def test_calibration_response_recovers_the_exponent():
         calibration_response(raw, cal[:2], beta_hat)
     with pytest.raises(ValueError, match="every beta_hat is 0"):
         calibration_response(raw, raw, [0.0] * 4)
+
+
+def test_summarise_by_hand():
+    raw = [{"seed": 1, "ratios": {"a": [1.2, 0.8]}}, {"seed": 2, "ratios": {"a": [1.1, 1.1]}}]
+    cal = [{"record": {"log_error": 0.3, "amf_bias": 0.1, "beta_hat": 0.2, "sites_used": ["A"]},
+            "level": {"seed": 1, "ratios": {"a": [1.0, 1.0]}}},
+           {"record": {"log_error": -0.4, "amf_bias": -0.1, "beta_hat": -0.3, "sites_used": ["A", "B"]},
+            "level": {"seed": 2, "ratios": {"a": [0.95, 1.05]}}}]
+    out = summarise(raw, cal, ["a"])
+    assert out["n_worlds"] == 2 and out["rms_log_error"] == pytest.approx(np.sqrt((0.09 + 0.16) / 2))
+    assert out["mean_abs_err_raw"]["a"] == pytest.approx((0.2 + 0.1) / 2)
+    assert out["mean_abs_err_ground"]["a"] == pytest.approx((0.0 + 0.05) / 2)
+    assert [w["seed"] for w in out["per_world"]] == [1, 2] and out["per_world"][1]["sites_used"] == ["A", "B"]
+    with pytest.raises(ValueError, match="different worlds"):
+        summarise(raw[::-1], cal, ["a"])
+    with pytest.raises(ValueError, match="same"):
+        summarise(raw[:1], cal, ["a"])
+
+
+def test_largest_site_error():
+    tab = pd.DataFrame({"site_error": [0.0, 0.1, 0.2, 0.0, 0.1, 0.2], "n_sites": [1, 1, 1, 5, 5, 5],
+                        "total_abs_rel_err_a": [0.03, 0.08, 0.15, 0.02, 0.049, 0.07]})
+    assert largest_site_error(tab, "a", 0.05) == 0.1                 # the largest network (5 sites)
+    assert largest_site_error(tab, "a", 0.05, n_sites=1) == 0.0
+    assert largest_site_error(tab, "a", 0.01) is None
+    with pytest.raises(ValueError, match="no column 'total_abs_rel_err_b'"):
+        largest_site_error(tab, "b", 0.05)

@@ -31,7 +31,8 @@ The default sites (:data:`SITES`) are places in the study domain where MAX-DOAS 
 years (Beijing, Xianghe, Hefei, Nanjing, Shanghai); the OSSE uses them as plausible locations, not as data.
 
 Public names: :data:`SITES`, :func:`sites_inside`, :func:`site_series`, :func:`simulate_ground`, :func:`estimate_amf_bias`,
-:func:`calibrate_columns`, :func:`ground_calibration`, :func:`sensitivity`, :func:`calibration_response`.
+:func:`calibrate_columns`, :func:`ground_calibration`, :func:`sensitivity`, :func:`calibration_response`,
+:func:`summarise`, :func:`largest_site_error`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ import xarray as xr
 
 from ..conventions import TIME
 from ..errors import DataError
+from .levels import mean_abs_rel_err
 
 __all__ = ["SITES", "sites_inside", "site_series", "simulate_ground", "estimate_amf_bias", "calibrate_columns",
-           "ground_calibration", "sensitivity", "calibration_response"]
+           "ground_calibration", "sensitivity", "calibration_response", "summarise", "largest_site_error"]
 
 #: Ground-based NO2-column sites (name: latitude, longitude in degrees), all inside the ci domain (28-44 N, 108-124 E).
 SITES: dict[str, tuple[float, float]] = {
@@ -312,3 +314,45 @@ def calibration_response(raw: list[dict], calibrated: list[dict], beta_hat) -> d
                       for r, c in zip(raw, calibrated)])
         out[m] = float(np.sum(x * y) / np.sum(x * x))
     return out
+
+
+def summarise(raw: list[dict], grounded: list[dict], methods) -> dict:
+    """Scores of a set of worlds with and without the ground-based calibration.
+
+    Parameters
+    ----------
+    raw : list of :func:`eoretrieval.nox.levels.level_record` from the raw columns, one per world of ``grounded``
+        (same order).
+    grounded : list of ``{"record": <ground_calibration record>, "level": <level_record from calibrated columns>}``.
+    methods : the methods to score.
+
+    Returns
+    -------
+    dict
+        ``n_worlds``; ``rms_log_error`` of the bias estimates; ``per_world`` (seed, amf_bias, beta_hat, sites_used);
+        ``mean_abs_err_raw`` and ``mean_abs_err_ground`` per method (:func:`eoretrieval.nox.levels.mean_abs_rel_err`).
+    """
+    if len(raw) != len(grounded) or not raw:
+        raise ValueError(f"summarise: {len(raw)} raw records for {len(grounded)} calibrated worlds; expected the same (> 0)")
+    bad = [(r["seed"], g["level"]["seed"]) for r, g in zip(raw, grounded) if r["seed"] != g["level"]["seed"]]
+    if bad:
+        raise ValueError(f"summarise: raw and calibrated records of different worlds (seeds {bad[:3]})")
+    recs = [g["record"] for g in grounded]
+    return {"n_worlds": len(grounded),
+            "rms_log_error": float(np.sqrt(np.mean([r["log_error"] ** 2 for r in recs]))),
+            "per_world": [{"seed": g["level"]["seed"], "amf_bias": g["record"]["amf_bias"],
+                           "beta_hat": g["record"]["beta_hat"], "sites_used": g["record"]["sites_used"]}
+                          for g in grounded],
+            "mean_abs_err_raw": {m: mean_abs_rel_err(raw, m) for m in methods},
+            "mean_abs_err_ground": {m: mean_abs_rel_err([g["level"] for g in grounded], m) for m in methods}}
+
+
+def largest_site_error(table: pd.DataFrame, method: str, threshold: float, *, n_sites: int | None = None) -> float | None:
+    """The largest site error of a :func:`sensitivity` table at which ``method``'s mean absolute monthly total error
+    is at most ``threshold``, for networks of ``n_sites`` (default: the table's largest); None if there is none."""
+    col = f"total_abs_rel_err_{method}"
+    if col not in table:
+        raise ValueError(f"largest_site_error: the table has no column {col!r}; it scored {list(table.columns)}")
+    n = int(table["n_sites"].max()) if n_sites is None else int(n_sites)
+    ok = table[(table["n_sites"] == n) & (table[col] <= threshold)]
+    return float(ok["site_error"].max()) if len(ok) else None
