@@ -93,6 +93,32 @@ def test_nox_notebook_runs_on_one_world_file_without_the_noise_free_column(tmp_p
     assert "skipped" in m["ground_calibration"]
 
 
+@pytest.mark.slow
+def test_vprm_notebook_runs_on_a_folder_of_other_towers_with_a_holdout_tower(tmp_path):
+    """Notebook 05, unchanged, on a folder laid out like fluxnet_fapar holding other towers (DE-Tha, which a check of
+    the chapter used to name, is not among them) with one tower held out of every fit: the holdout tower is scored on
+    GPP and on NEE with its own out-of-sample GPP, and plays no part in the other towers' NEE folds."""
+    import shutil
+
+    import pandas as pd
+
+    src = repo_root() / "data" / "fluxnet_fapar"
+    keep = ["BE-Bra", "BE-Vie", "CH-Lae", "DE-Hai", "DK-Sor", "FR-Fon", "CZ-BK1", "DE-Obe", "FI-Hyy", "IT-Ren"]
+    folder = tmp_path / "towers"
+    folder.mkdir()
+    table = pd.read_csv(src / "sites.csv")
+    table[table["site"].isin(keep)].to_csv(folder / "sites.csv", index=False)
+    for s in keep:
+        shutil.copy(src / f"{s}_daily_fapar.csv.gz", folder)
+    m = _run_elsewhere("05_vprm_sentinel2", tmp_path, ("fapar_dir", str(folder)), ("holdout_towers", '["FI-Hyy"]'))
+    assert sorted(m["sites"]) == sorted(keep)
+    assert m["time_scale"]["de_tha_ta_minus_warmwinter_ta_f_degC"] is None
+    assert 0.0 < m["time_scale"]["ta_minus_warmwinter_ta_f_mean_degC"] < 2.0
+    assert "FI-Hyy" not in m["nee_towers"] and m["holdout_nee_unscored"] == []
+    assert m["holdout_nee"]["FI-Hyy"]["vprm"]["n_months"] > 12
+    assert set(m["holdout"]) == {"FI-Hyy"}
+
+
 #: The reference metrics of notebook 01 (ci profile, committed networks); regenerate after an intended change with
 #: ``EORETRIEVAL_REGEN=1 .venv/bin/python -m pytest tests/test_notebooks.py -k regression``.
 NOX_REFERENCE = repo_root() / "tests" / "notebooks" / "01_nox_osse.metrics.ref.json"

@@ -57,22 +57,22 @@ def test_fit_reco_recovers_linear_parameters():
         respiration.predict_reco("q10", {}, gpp=g, t24=t24, wrel=g, vprm_class=np.array(["deciduous"] * 2))
 
 
-def test_nee_within_class_recovers_a_known_linear_world():
-    """Towers whose monthly Reco follows VPRM's linear form exactly: held-out NEE = Reco - GPP is recovered."""
+def _linear_world(n_sites=3):
+    """Towers whose monthly Reco follows VPRM's linear form exactly (alpha 0.15, beta 0.4)."""
     import xarray as xr
 
     rng = np.random.default_rng(0)
     time = pd.date_range("2004-01-01", "2007-12-31", freq="D")
     s = np.sin(2 * np.pi * (time.day_of_year.to_numpy() - 100) / 365)
-    sites = ["A1", "A2", "A3"]
-    t24 = np.vstack([8 + 10 * s + rng.normal(0, 2, len(time)) + i for i in range(3)])
-    gpp = np.clip(np.vstack([6 * s + 1 + 0.5 * i for i in range(3)]), 0, None)
+    sites = [f"A{i + 1}" for i in range(n_sites)]
+    t24 = np.vstack([8 + 10 * s + rng.normal(0, 2, len(time)) + i for i in range(n_sites)])
+    gpp = np.clip(np.vstack([6 * s + 1 + 0.5 * i for i in range(n_sites)]), 0, None)
     ds = xr.Dataset({"t_24h": (("site", "time"), t24), "wrel": (("site", "time"), np.ones_like(t24)),
                      "par_24h": (("site", "time"), np.full_like(t24, 300.0)),
                      "fapar": (("site", "time"), np.full_like(t24, 0.6))},
                     coords={"site": sites, "time": time.values})
-    ds["igbp"] = ("site", np.array(["DBF"] * 3))
-    ds["vprm_class"] = ("site", np.array(["deciduous"] * 3))
+    ds["igbp"] = ("site", np.array(["DBF"] * n_sites))
+    ds["vprm_class"] = ("site", np.array(["deciduous"] * n_sites))
     reco = respiration.predict_reco("linear", {"alpha": 0.15, "beta": 0.4}, gpp=gpp, t24=t24, wrel=np.ones_like(t24),
                                     vprm_class=ds["vprm_class"].values)
     months = pd.date_range(time[0], time[-1], freq="MS")
@@ -81,6 +81,12 @@ def test_nee_within_class_recovers_a_known_linear_world():
                         "gpp_nt": (("site", "time"), mon(gpp)), "gpp_dt": (("site", "time"), mon(gpp)),
                         "nee": (("site", "time"), mon(reco) - mon(gpp))},
                        coords={"site": sites, "time": months.values})
+    return ds, truth, gpp
+
+
+def test_nee_within_class_recovers_a_known_linear_world():
+    """Held-out NEE = Reco - GPP is recovered where Reco follows the linear form exactly."""
+    ds, truth, gpp = _linear_world()
     out = respiration.nee_within_class({"vprm": gpp}, ds, truth, combos={"vprm": ("vprm", "linear")}, n_boot=20)
     e = out["classes"]["DBF"]["vprm"]
     assert e["nee_r2"] > 0.999 and e["reco_nt_r2"] > 0.999 and e["n_sites"] == 3
@@ -89,3 +95,24 @@ def test_nee_within_class_recovers_a_known_linear_world():
     k = out["sites"].index("A1")
     summer = pd.DatetimeIndex(out["months"]).month == 7
     assert np.all(out["pred"]["vprm"][k][summer] < 0)
+
+
+def test_nee_holdout_towers_play_no_part_and_are_scored_with_their_own_gpp():
+    ds, truth, gpp = _linear_world(4)
+    combos = {"vprm": ("vprm", "linear")}
+    loso_gpp = gpp.copy()
+    loso_gpp[3] = np.nan  # within_class_loso leaves a holdout tower's row empty
+    out = respiration.nee_within_class({"vprm": loso_gpp}, ds, truth, combos=combos, n_boot=20, holdout=["A4"],
+                                       holdout_pred={"vprm": gpp})
+    alone = respiration.nee_within_class({"vprm": gpp[:3]}, ds.isel(site=slice(0, 3)), truth.isel(site=slice(0, 3)),
+                                         combos=combos, n_boot=20)
+    assert out["sites"] == ["A1", "A2", "A3"] and out["classes"]["DBF"]["vprm"]["n_sites"] == 3
+    # the folds and nulls are those of the three towers alone: the holdout tower played no part
+    for m in ("vprm", "seasonal_cycle", "linear"):
+        np.testing.assert_allclose(out["pred"][m], alone["pred"][m], rtol=1e-10)
+    h = out["holdout"]["A4"]
+    assert h["vprm"]["nee_r2"] > 0.999 and h["vprm"]["n_months"] == 48
+    assert h["seasonal_cycle"]["nee_r2"] < h["vprm"]["nee_r2"]
+    # without its GPP the holdout tower is listed, never scored on missing GPP
+    bare = respiration.nee_within_class({"vprm": loso_gpp}, ds, truth, combos=combos, n_boot=20, holdout=["A4"])
+    assert bare["holdout"] == {} and bare["holdout_unscored"] == ["A4"]

@@ -43,3 +43,23 @@ def test_monthly_truth_has_both_partitionings():
     t = towers.monthly_truth(["DE-Tha", "US-Ha1"])
     assert t["site"].values.tolist() == ["DE-Tha"] and t.attrs["absent"] == ["US-Ha1"]
     assert {"nee", "gpp_nt", "gpp_dt", "reco_nt", "reco_dt"} <= set(t.data_vars)
+
+
+def test_monthly_temperature_gap_per_shared_tower():
+    ds = towers.load_forest_towers(sites=["DE-Tha", "FI-Sod"])
+    truth = towers.monthly_truth(["DE-Tha", "FI-Sod"])
+    gap = towers.monthly_temperature_gap(ds, truth)
+    shared = [s for s in ["DE-Tha", "FI-Sod"] if s in truth["site"].values]
+    assert gap.index.tolist() == shared
+    # by hand at DE-Tha
+    monthly = ds["t_day"].sel(site="DE-Tha").to_series().resample("MS").mean()
+    ref = truth["ta_24h"].sel(site="DE-Tha").to_series().reindex(monthly.index)
+    assert gap["DE-Tha"] == pytest.approx(float((monthly - ref).dropna().mean()), rel=1e-12)
+    assert 0.3 < gap["DE-Tha"] < 1.5  # TA is a day-time mean: warmer than the 24-h TA_F
+    # shifting the towers' temperature by 2 K shifts the gap by 2 K
+    warm = ds.assign(t_day=ds["t_day"] + 2.0)
+    assert towers.monthly_temperature_gap(warm, truth)["DE-Tha"] == pytest.approx(gap["DE-Tha"] + 2.0, abs=1e-9)
+    # a folder whose towers the table does not hold: no rows, no error
+    assert towers.monthly_temperature_gap(ds.sel(site=["FI-Sod"]), truth.sel(site=["DE-Tha"])).empty
+    with pytest.raises(Exception, match="ta_24h"):
+        towers.monthly_temperature_gap(ds, truth.drop_vars("ta_24h"))

@@ -103,7 +103,7 @@ def _r2(p, t):
 
 
 def nee_within_class(gpp_pred: dict, ds, truth, *, combos=None, min_towers: int = 3, n_boot: int = 200,
-                     seed: int = 0, max_at_bound: int = 2) -> dict:
+                     seed: int = 0, max_at_bound: int = 2, holdout=(), holdout_pred: dict | None = None) -> dict:
     """Within-class leave-one-site-out monthly NEE, GPP and Reco at the towers with monthly NEE.
 
     Parameters
@@ -120,20 +120,27 @@ def nee_within_class(gpp_pred: dict, ds, truth, *, combos=None, min_towers: int 
         ``vprm_plus`` = (vprm_plus, nested), ``vprm_plus_pools`` = (vprm_plus, pools), ``vprm_plus_linear_reco`` =
         (vprm_plus, linear). ``nested``: per training fold, pools unless their fit has ``max_at_bound`` or more
         parameters at a bound (then the term is dropped for linear respiration); the held-out tower plays no part.
+    holdout : list of str
+        towers never used in any fit (the notebook's ``holdout_towers``): left out of every class's folds and nulls.
+        Each one with monthly NEE is scored with respiration fitted on all the class's other NEE towers and its GPP
+        from ``holdout_pred`` (:func:`~eoretrieval.carbon.crossval.within_class_loso`'s ``holdout_pred``); without
+        ``holdout_pred`` it is listed in ``holdout_unscored``, never scored with missing GPP.
 
     Returns
     -------
     dict
         ``{"classes": {class: {model: {"nee_r2", "nee_r2_ci", "reco_nt_r2", "reco_dt_r2", "gpp_nt_r2",
         "gpp_dt_r2", "n_sites"}}}, "null": {class: {"seasonal_cycle": {...}, "linear": {...}}},
-        "fits": {model: {site: ...}}, "pools": {site: diagnostics}, "pred": {model: monthly NEE}}``.
+        "fits": {model: {site: ...}}, "pools": {site: diagnostics}, "pred": {model: monthly NEE},
+        "holdout": {site: {model: {"nee_r2", "n_months"}}}, "holdout_unscored": [site, ...]}``.
     """
     from .crossval import r2_with_ci, skill_sums
 
     combos = combos or {"vprm": ("vprm", "linear"), "vprm_plus": ("vprm_plus", "nested"),
                         "vprm_plus_pools": ("vprm_plus", "pools"), "vprm_plus_linear_reco": ("vprm_plus", "linear")}
     sites = ds["site"].values.tolist()
-    nee_sites = [s for s in truth["site"].values.tolist() if s in sites]
+    holdout = list(holdout)
+    nee_sites = [s for s in truth["site"].values.tolist() if s in sites and s not in holdout]
     time = ds["time"].values
     months = pd.date_range(pd.Timestamp(time[0]), pd.Timestamp(time[-1]), freq="MS")
     tr = truth.reindex(time=months)
@@ -154,50 +161,74 @@ def nee_within_class(gpp_pred: dict, ds, truth, *, combos=None, min_towers: int 
     mon = pd.DatetimeIndex(months).month.to_numpy()
     t24_m = _monthly(t24[rows_all], time, months)
     lfp = _monthly(ds["par_24h"].values[rows_all] * ds["fapar"].values[rows_all], time, months)
+
+    def _fold(train, i, gpp_by_model):
+        """Fit on ``train`` (NEE towers), predict ds row ``i``: monthly Reco, GPP, NEE per combo and the nulls."""
+        ti = [nee_sites.index(s) for s in train]
+        cache, res = {}, {}
+
+        def _fit(gm, rk):
+            if (gm, rk) not in cache:
+                cache[(gm, rk)] = fit_reco(rk, rows=[sites.index(s) for s in train], gpp=gpp_pred[gm], t24=t24,
+                                           wrel=wrel, vprm_class=cls_v, time=time,
+                                           truth_monthly=obs["reco_nt"][ti], months=months, seed=seed)
+            return cache[(gm, rk)]
+
+        for m, (gm, rk) in combos.items():
+            g = gpp_by_model[gm]
+            if rk == "nested":  # pools unless the training fit pins >= max_at_bound pool parameters at bounds
+                fp = _fit(gm, "pools")
+                rk = "pools" if len(fp["at_bound"]) < max_at_bound else "linear"
+            f = {**_fit(gm, rk), "respiration": rk}
+            r = predict_reco(f["respiration"], f["params"], gpp=g[[i]], t24=t24[[i]], wrel=wrel[[i]], vprm_class=cls_v[[i]])
+            reco_m, gpp_m = _monthly(r, time, months)[0], _monthly(g[[i]], time, months)[0]
+            res[m] = {"fit": f, "reco": reco_m, "gpp": gpp_m, "nee": reco_m - gpp_m}
+            if rk == "pools" and m == "vprm_plus_pools":
+                sl = np.isfinite(t24[i])
+                d = casa_spinup_respiration(g[i, sl], t24[i, sl], wrel[i, sl], **f["params"])
+                cl = pd.Series(d["c_litter"], index=pd.DatetimeIndex(time[sl]))
+                clim = cl.groupby(cl.index.month).mean()
+                res[m]["pools"] = {"litter_seasonal_range_rel": float((clim.max() - clim.min()) / clim.mean()),
+                                   "soil_change_rel": float((d["c_soil"][-1] - d["c_soil"][0]) / d["c_soil"][0]),
+                                   "spinup_drift": float(d["spinup_drift"]),
+                                   "rh_fraction": float(np.mean(d["rh"]) / np.mean(d["reco"]))}
+        # nulls: mean seasonal NEE of the training towers; OLS on monthly T and PAR x fAPAR
+        clim = np.array([np.nanmean(obs["nee"][ti][:, mon == k]) for k in range(1, 13)])
+        a = np.column_stack([np.ones(len(ti) * len(months)), t24_m[ti].ravel(), lfp[ti].ravel()])
+        yv = obs["nee"][ti].ravel()
+        ok = np.isfinite(yv) & np.all(np.isfinite(a), axis=1)
+        coef, *_ = np.linalg.lstsq(a[ok], yv[ok], rcond=None)
+        t24_i, lfp_i = _monthly(t24[[i]], time, months)[0], _monthly(ds["par_24h"].values[[i]] * ds["fapar"].values[[i]],
+                                                                     time, months)[0]
+        res["seasonal_cycle"] = {"nee": clim[mon - 1]}
+        res["linear"] = {"nee": np.column_stack([np.ones(len(months)), t24_i, lfp_i]) @ coef}
+        return res
+
     for cls, members in groups.items():
         for held in members:
-            train = [s for s in members if s != held]
-            ti = [nee_sites.index(s) for s in train]
             hi = nee_sites.index(held)
-            cache = {}
-
-            def _fit(gm, rk):
-                if (gm, rk) not in cache:
-                    cache[(gm, rk)] = fit_reco(rk, rows=[sites.index(s) for s in train], gpp=gpp_pred[gm], t24=t24,
-                                               wrel=wrel, vprm_class=cls_v, time=time,
-                                               truth_monthly=obs["reco_nt"][ti], months=months, seed=seed)
-                return cache[(gm, rk)]
-
-            for m, (gm, rk) in combos.items():
-                g = gpp_pred[gm]
-                if rk == "nested":  # pools unless the training fit pins >= max_at_bound pool parameters at bounds
-                    fp = _fit(gm, "pools")
-                    rk = "pools" if len(fp["at_bound"]) < max_at_bound else "linear"
-                f = {**_fit(gm, rk), "respiration": rk}
-                fits[m][held] = f
-                i = sites.index(held)
-                r = predict_reco(f["respiration"], f["params"], gpp=g[[i]], t24=t24[[i]], wrel=wrel[[i]], vprm_class=cls_v[[i]])
-                comp[m]["reco"][hi] = _monthly(r, time, months)[0]
-                comp[m]["gpp"][hi] = _monthly(g[[i]], time, months)[0]
-                pm_all[m][hi] = comp[m]["reco"][hi] - comp[m]["gpp"][hi]
-                if rk == "pools" and m == "vprm_plus_pools":
-                    sl = np.isfinite(t24[i])
-                    d = casa_spinup_respiration(g[i, sl], t24[i, sl], wrel[i, sl], **f["params"])
-                    cl = pd.Series(d["c_litter"], index=pd.DatetimeIndex(time[sl]))
-                    clim = cl.groupby(cl.index.month).mean()
-                    pools_diag[held] = {"litter_seasonal_range_rel": float((clim.max() - clim.min()) / clim.mean()),
-                                        "soil_change_rel": float((d["c_soil"][-1] - d["c_soil"][0]) / d["c_soil"][0]),
-                                        "spinup_drift": float(d["spinup_drift"]),
-                                        "rh_fraction": float(np.mean(d["rh"]) / np.mean(d["reco"]))}
-            # nulls: mean seasonal NEE of the training towers; OLS on monthly T and PAR x fAPAR
-            clim = np.array([np.nanmean(obs["nee"][ti][:, mon == k]) for k in range(1, 13)])
-            pm_all["seasonal_cycle"][hi] = clim[mon - 1]
-            a = np.column_stack([np.ones(len(ti) * len(months)), t24_m[ti].ravel(), lfp[ti].ravel()])
-            yv = obs["nee"][ti].ravel()
-            ok = np.isfinite(yv) & np.all(np.isfinite(a), axis=1)
-            coef, *_ = np.linalg.lstsq(a[ok], yv[ok], rcond=None)
-            ah = np.column_stack([np.ones(len(months)), t24_m[hi], lfp[hi]])
-            pm_all["linear"][hi] = ah @ coef
+            fold = _fold([s for s in members if s != held], sites.index(held), gpp_pred)
+            for m in combos:
+                fits[m][held] = fold[m]["fit"]
+                comp[m]["reco"][hi], comp[m]["gpp"][hi] = fold[m]["reco"], fold[m]["gpp"]
+                if "pools" in fold[m]:
+                    pools_diag[held] = fold[m]["pools"]
+            for m in pm_all:
+                pm_all[m][hi] = fold[m]["nee"]
+    hold_out, unscored = {}, []
+    for h in holdout:
+        if h not in truth["site"].values or h not in sites:
+            continue  # no monthly NEE at this tower: nothing to score
+        members = groups.get(igbp[h])
+        if holdout_pred is None or not members:
+            unscored.append(h)
+            continue
+        fold = _fold(members, sites.index(h), holdout_pred)
+        o = tr["nee"].sel(site=h).values
+        ok = np.isfinite(o) & np.all([np.isfinite(fold[m]["nee"]) for m in pm_all], axis=0)
+        hold_out[h] = {m: {"nee_r2": _r2(fold[m]["nee"][ok], o[ok]), "n_months": int(ok.sum())} for m in pm_all}
+        if "pools" in fold.get("vprm_plus_pools", {}):
+            pools_diag[h] = fold["vprm_plus_pools"]["pools"]
     out, null = {}, {}
     for cls, members in groups.items():
         idx = [nee_sites.index(s) for s in members]
@@ -218,4 +249,4 @@ def nee_within_class(gpp_pred: dict, ds, truth, *, combos=None, min_towers: int 
         out[cls] = {m: v for m, v in block.items() if m in combos}
         null[cls] = {m: block[m] for m in ("seasonal_cycle", "linear")}
     return {"classes": out, "null": null, "fits": fits, "pools": pools_diag, "sites": nee_sites,
-            "months": months, "pred": pm_all, "obs": obs}
+            "months": months, "pred": pm_all, "obs": obs, "holdout": hold_out, "holdout_unscored": unscored}

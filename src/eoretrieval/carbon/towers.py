@@ -19,7 +19,8 @@ for towers the study has never seen, any folder with the same layout, and return
 monthly table.
 
 Public names: :func:`load_forest_towers`, :func:`daylength_hours`, :func:`bucket_soil_water`,
-:func:`monthly_truth`, :func:`tower_inventory`, :data:`FAPAR_ENTRY`, :data:`MONTHLY_ENTRY`.
+:func:`monthly_truth`, :func:`monthly_temperature_gap`, :func:`tower_inventory`, :data:`FAPAR_ENTRY`,
+:data:`MONTHLY_ENTRY`.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from ..io.checks import require_units
 from ..io.fluxnet_fapar import read_fluxnet_fapar
 from .vprm import vprm_class
 
-__all__ = ["load_forest_towers", "daylength_hours", "bucket_soil_water", "monthly_truth", "tower_inventory", "FAPAR_ENTRY",
-           "MONTHLY_ENTRY"]
+__all__ = ["load_forest_towers", "daylength_hours", "bucket_soil_water", "monthly_truth", "monthly_temperature_gap",
+           "tower_inventory", "FAPAR_ENTRY", "MONTHLY_ENTRY"]
 
 #: Catalog entries used by default.
 FAPAR_ENTRY = "fluxnet_fapar_forest_towers"
@@ -182,6 +183,27 @@ def monthly_truth(sites, *, table: xr.Dataset | None = None) -> xr.Dataset:
     out = xr.Dataset({v: sub[k] for k, v in names.items() if k in sub})
     out.attrs.update(absent=[s for s in sites if s not in present], source=str(table.attrs.get("source", MONTHLY_ENTRY)))
     return out
+
+
+def monthly_temperature_gap(ds: xr.Dataset, truth: xr.Dataset) -> pd.Series:
+    """Per tower in both ``ds`` and ``truth``: the mean over months of (monthly mean ``t_day`` - ``ta_24h``), degC.
+
+    ``truth`` is :func:`monthly_truth`'s output (the Warm Winter 24-h ``TA_F`` as ``ta_24h``). Months where either
+    is missing are left out; a tower with no such month gets NaN. Towers of ``ds`` not in ``truth`` are not rows
+    (an empty Series when none is shared: a folder of towers the Warm Winter table does not hold).
+    """
+    if "ta_24h" not in truth:
+        raise DataError(f"monthly truth from {truth.attrs.get('source', MONTHLY_ENTRY)!r} has no 'ta_24h' (TA_F); "
+                        f"variables: {sorted(truth.data_vars)}")
+    gaps = {}
+    for s in truth["site"].values.tolist():
+        if s not in ds["site"].values:
+            continue
+        monthly = ds["t_day"].sel(site=s).to_series().resample("MS").mean()
+        ref = truth["ta_24h"].sel(site=s).to_series()
+        diff = (monthly - ref.reindex(monthly.index)).dropna()
+        gaps[s] = float(diff.mean()) if len(diff) else np.nan
+    return pd.Series(gaps, name="ta_minus_ta_f_degC", dtype=float)
 
 
 def tower_inventory(ds: xr.Dataset, truth: xr.Dataset | None = None):
