@@ -76,6 +76,20 @@ def test_percent_fapar_is_refused(tmp_path):
         ff.read_fluxnet_fapar(d)
 
 
+@pytest.mark.parametrize("col, factor, offset, expected", [
+    ("TA_degC", 1.0, 273.15, "kelvin"), ("PA_Pa", 0.01, 0.0, "hPa or kPa"),
+    ("PPFD_mol_m2_s", 1e6, 0.0, "umol"), ("P_kg_m2_s", 86400.0, 0.0, "mm per day"), ("VPD_Pa", 0.01, 0.0, "hPa or kPa"),
+])
+def test_drivers_in_other_units_are_refused(tmp_path, col, factor, offset, expected):
+    d = _copy_folder(tmp_path)
+    df = pd.read_csv(d / "DE-Hai_daily_fapar.csv.gz")
+    df[col] = df[col] * factor + offset
+    with gzip.open(d / "DE-Hai_daily_fapar.csv.gz", "wt") as f:
+        df.to_csv(f, index=False)
+    with pytest.raises(DataError, match=rf"DE-Hai_daily_fapar.csv.gz \(tower DE-Hai\): {col} .*{expected}"):
+        ff.read_fluxnet_fapar(d)
+
+
 def test_missing_tower_file_and_orphan(tmp_path):
     d = _copy_folder(tmp_path)
     (d / "DK-Sor_daily_fapar.csv.gz").unlink()

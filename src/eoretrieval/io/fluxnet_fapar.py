@@ -24,8 +24,9 @@ file column               variable        units
 
 Every check names the file and the tower: a file whose name or ``site`` argument disagrees, a tower of
 ``sites.csv`` without its file (or a file without its row), a missing column, and fAPAR that is not a
-0-1 fraction (percent or unscaled MODIS integers) raise :class:`eoretrieval.errors.DataError`; nothing is
-dropped silently.
+0-1 fraction (percent or unscaled MODIS integers), and drivers outside their physically possible range in the
+file's units (kelvin for degC, hPa for Pa, umol for mol, mm per day for kg m-2 s-1) raise
+:class:`eoretrieval.errors.DataError`; nothing is dropped silently.
 
 Public names: :func:`read_fluxnet_fapar_sites`, :func:`read_fluxnet_fapar_daily`,
 :func:`read_fluxnet_fapar`, :func:`fapar_file`, :data:`FAPAR_COLUMNS`.
@@ -61,6 +62,14 @@ FAPAR_COLUMNS = {
     "FAPAR_MODIS_raw": ("FAPAR_raw", "1", "MODIS MCD15A3H fAPAR, 4-day composites as retrieved"),
     "FAPAR_MODIS_qc": ("FAPAR_qc", "1", "MODIS MCD15A3H fAPAR after the source's quality filter"),
     "FAPAR_MODIS_interp": ("FAPAR", "1", "MODIS fAPAR, daily, linearly interpolated by the source"),
+}
+#: physically possible ranges in the file's units (not fitted to any data): a value outside names the units it was
+#: likely written in. VPD additionally must exceed 100 Pa somewhere in a record of a year or more (hPa or kPa).
+_PLAUSIBLE = {
+    "TA_degC": (-90.0, 65.0, "degC (kelvin?)"), "TMIN_degC": (-90.0, 65.0, "degC (kelvin?)"),
+    "TMAX_degC": (-90.0, 65.0, "degC (kelvin?)"), "VPD_Pa": (0.0, 12000.0, "Pa"),
+    "PPFD_mol_m2_s": (-1e-5, 0.0025, "mol m-2 s-1 (umol m-2 s-1?)"), "PA_Pa": (30000.0, 110000.0, "Pa (hPa or kPa?)"),
+    "P_kg_m2_s": (0.0, 0.02, "kg m-2 s-1 (mm per day or hour?)"), "GPP_gC_m2_d": (-30.0, 60.0, "g C m-2 d-1"),
 }
 _SITE_COLUMNS = ["site", "igbp", "lat", "lon", "whc_mm"]
 _SUFFIX = "_daily_fapar.csv.gz"
@@ -163,6 +172,14 @@ def read_fluxnet_fapar_daily(path: str | os.PathLike, *, site: str | None = None
             fill = (v > 2.485) & (v <= 2.55 + 1e-6)
             v = np.where(fill, np.nan, v)
             attrs["modis_fill_codes_set_missing"] = int(fill.sum())
+        if col in _PLAUSIBLE and np.isfinite(v).any():
+            lo, hi, expected = _PLAUSIBLE[col]
+            if np.nanmin(v) < lo or np.nanmax(v) > hi:
+                raise DataError(f"{path} (tower {file_site}): {col} ranges {np.nanmin(v):.4g}..{np.nanmax(v):.4g}, outside "
+                                f"the possible {lo:g}..{hi:g}; expected {expected}")
+            if col == "VPD_Pa" and np.isfinite(v).sum() >= 365 and np.nanmax(v) < 100.0:
+                raise DataError(f"{path} (tower {file_site}): {col} never exceeds {np.nanmax(v):.4g} in "
+                                f"{int(np.isfinite(v).sum())} days; expected Pa (hPa or kPa?)")
         if units == "1" and np.isfinite(v).any() and (np.nanmax(v) > 1.0 + 1e-6 or np.nanmin(v) < -1e-6):
             raise DataError(f"{path} (tower {file_site}): {col} ranges {np.nanmin(v):.4g}..{np.nanmax(v):.4g}; "
                             "expected a 0-1 fraction (percent or unscaled MODIS integers?)")
