@@ -80,6 +80,18 @@ def test_seviri_notebook_runs_on_another_importer_and_says_it_is_not_out_of_samp
 
 
 @pytest.mark.slow
+def test_seviri_notebook_runs_on_a_satellite_product_read_by_saf_crri(tmp_path):
+    """Notebook 03, unchanged, on NWC SAF CRR files (pysteps' saf_crri importer: netCDF on the 3 km geostationary grid,
+    15-min steps) as the test sequence: read, resampled to the models' 4 km and scored; none of it was trained on."""
+    m = _run_elsewhere("03_seviri_flow_matching", tmp_path, ("test_files", "data/saf_crr/20180601/*.nc"),
+                       ("test_importer", "saf_crri"), ("test_domain", "NWC SAF CRR 2018-06-01"),
+                       ("run_smoke_test", "false"))
+    assert m["test_domain"] == "NWC SAF CRR 2018-06-01" and m["n_test_fields"] > 0
+    assert m["test_overlaps_training"] == {}
+    assert all(0.0 <= m["methods"][k]["csi_1"] <= 1.0 for k in m["methods"])
+
+
+@pytest.mark.slow
 def test_nox_notebook_runs_on_one_world_file_without_the_noise_free_column(tmp_path):
     """Notebook 01, unchanged, on a single world file that lacks no2_column_true: no spread between worlds to show, and
     the ground-based calibration (which needs that column) lists the world instead of failing."""
