@@ -128,8 +128,8 @@ def read_seviri(path: str | os.PathLike, *, reader: str = "seviri_l1b_native", c
         scn.load(list(channels), calibration="brightness_temperature")
         if area is not None:
             scn = scn.resample(area, resampler="nearest")
-    except (ValueError, KeyError, OSError) as err:
-        raise DataError(f"{path}: satpy reader {reader!r} cannot read it: {err}") from err
+    except (ValueError, KeyError, IndexError, OSError) as err:
+        raise DataError(f"{path}: satpy reader {reader!r} cannot read it: {type(err).__name__}: {err}") from err
     time = np.datetime64(scn.start_time.replace(tzinfo=None), "s")
     out = {}
     for ch in channels:
