@@ -4,6 +4,7 @@ after `make test` renders these very runs."""
 
 import json
 
+import numpy as np
 import pytest
 
 from eoretrieval import run
@@ -20,9 +21,9 @@ REQUIRED_KEYS = {
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "lockdown_roundtrip", "real_orbits", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
-                                "tile_bootstrap", "ir_conditional", "test_overlaps_training", "profile", "seed"},
+                                "tile_bootstrap", "ir_conditional", "test_overlaps_training", "ir_source", "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
-    "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout"},
+    "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout", "holdout_nee"},
 }
 
 
@@ -89,6 +90,38 @@ def test_seviri_notebook_runs_on_a_satellite_product_read_by_saf_crri(tmp_path):
     assert m["test_domain"] == "NWC SAF CRR 2018-06-01" and m["n_test_fields"] > 0
     assert m["test_overlaps_training"] == {}
     assert all(0.0 <= m["methods"][k]["csi_1"] <= 1.0 for k in m["methods"])
+
+
+@pytest.mark.slow
+def test_seviri_notebook_takes_real_format_seviri_files_in_place_of_the_ir_operator(tmp_path):
+    """Notebook 03, unchanged, with ``seviri_files``: EUMETSAT level-1.5 netCDF files (the format satpy reads) over
+    central Europe at the OPERA times, whose brightness temperatures are made from the OPERA rain itself (cold where
+    it rains). The test tiles take their IR from these files (resampled to the radar grid by satpy), not from the
+    operator, and only tiles the files cover are scored."""
+    from pyresample.geometry import AreaDefinition
+    from pyresample.kd_tree import resample_nearest
+
+    from eoretrieval.io.seviri import GEOS_PROJ, SEVIRI_CHANNELS, geos_window, write_eumetsat_l15_nc
+    from eoretrieval.rain.seviri_data import load_rain_sequence, rain_area
+
+    opera = "data/radar_rain/opera_odim_20180824/T_PAAH21_C_EUOC_2018082418*.hdf"
+    rain = load_rain_sequence(str(repo_root() / opera), "opera_hdf5", spacing_m=4000.0, time_step_min=15.0)
+    win = geos_window([0.0, 16.0], [44.0, 56.0])
+    step = abs(win["x"][1] - win["x"][0])
+    geos = AreaDefinition("win", "window", "geos", GEOS_PROJ, len(win["x"]), len(win["y"]),
+                          (win["x"][0] - step / 2, win["y"][-1] - step / 2, win["x"][-1] + step / 2,
+                           win["y"][0] + step / 2))
+    folder = tmp_path / "seviri"
+    for k, t in enumerate(rain.time.values):
+        r = resample_nearest(rain_area(rain), np.nan_to_num(rain.values[k][::-1]), geos, radius_of_influence=6000.0, fill_value=0.0)
+        bt = 285.0 - 60.0 * (1.0 - np.exp(-np.nan_to_num(r) / 3.0))
+        write_eumetsat_l15_nc({ch: bt - 15.0 * ch.startswith("WV") for ch in SEVIRI_CHANNELS}, folder, window=win,
+                              start=str(t)[:19])
+    m = _run_elsewhere("03_seviri_flow_matching", tmp_path, ("test_files", opera), ("run_smoke_test", "false"),
+                       ("seviri_files", str(folder / "W_XX-*.nc")), ("seviri_reader", "seviri_l1b_nc"))
+    assert m["ir_source"]["reader"] == "seviri_l1b_nc" and len(set(m["ir_source"]["files"])) == 4
+    assert m["ir_source"]["slot_offsets_min"] == [0.0] * 4
+    assert m["n_test_fields"] > 0
 
 
 @pytest.mark.slow

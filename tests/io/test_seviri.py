@@ -9,8 +9,9 @@ import xarray as xr
 
 from eoretrieval.errors import DataError
 from eoretrieval.io import get_reader
-from eoretrieval.io.seviri import (SEVIRI_CHANNELS, check_seviri_layout, read_seviri, read_seviri_netcdf,
-                                   write_seviri_netcdf)
+from eoretrieval.io.seviri import (SEVIRI_CHANNELS, check_seviri_layout, geos_window, read_seviri, read_seviri_netcdf,
+                                   write_eumetsat_l15_nc, write_seviri_netcdf)
+from eoretrieval.io.seviri import GEOS_PROJ
 
 
 def _scene(nt=2, ny=6, nx=5, units="K"):
@@ -72,75 +73,20 @@ def test_satpy_route_rejects_non_seviri_file(tmp_path):
 
 
 # --- the EUMETSAT netCDF level-1.5 format, read through satpy's seviri_l1b_nc reader -----------------------------
-#: Meteosat-11 effective-radiance -> brightness-temperature coefficients (central wavenumber cm-1, alpha, beta),
-#: EUMETSAT "The conversion from effective radiances to equivalent brightness temperatures" (EUM/MET/TEN/11/0569).
-_MSG4 = {"WV_062": (1596.080, 0.9959, 2.0780), "WV_073": (1361.748, 0.9990, 0.4929),
-         "IR_087": (1147.433, 0.9996, 0.1731), "IR_108": (931.122, 0.9983, 0.6256), "IR_120": (839.113, 0.9988, 0.4002)}
-_C1, _C2 = 1.19104273e-5, 1.43877523  # 2hc^2 in mW m-2 sr-1 (cm-1)-4, hc/k in cm K
-_NC_KEY = {"WV_062": "ch5", "WV_073": "ch6", "IR_087": "ch7", "IR_108": "ch9", "IR_120": "ch10"}
+def _window(ny=40, nx=48, south=3300, east=1700):
+    return {"south": south, "north": south + ny - 1, "east": east, "west": east + nx - 1}
 
 
-def _radiance(bt, ch):
-    """Effective radiance (mW m-2 sr-1 (cm-1)-1) of a brightness temperature (K): the published inverse."""
-    nu, a, b = _MSG4[ch]
-    return _C1 * nu ** 3 / np.expm1(_C2 * nu / (a * bt + b))
-
-
-def _write_eumetsat_l15_nc(folder, bt, *, south=3300, east=1700, start="2018-08-24T18:00:00"):
-    """Write ``bt`` (channel -> (lines, columns) K, row 0 = north, column 0 = west) as a EUMETSAT level-1.5 netCDF
-    window: 10-bit counts with nominal gain/offset, lines stored south first, line numbers counted from the south
-    and pixel numbers from the east, SE grid origin, CDS times (days and ms since 1958-01-01)."""
+def _write_eumetsat_l15_nc(folder, bt, start="2018-08-24T18:00:00"):
     ny, nx = next(iter(bt.values())).shape
-    t = np.datetime64(start, "ms")
-    days = int((t - np.datetime64("1958-01-01", "ms")) // np.timedelta64(1, "D"))
-    msec = int((t - np.datetime64("1958-01-01", "ms")) / np.timedelta64(1, "ms") - days * 86_400_000)
-    rows, chans = ("num_rows_vis_ir", "num_columns_vis_ir"), ("num_rows_vis_ir", "channels_vis_ir_dim")
-    data = {}
-    for ch, field in bt.items():
-        gain = float(_radiance(np.array(330.0), ch)) / 1000.0  # 1000 counts span 0 .. L(330 K)
-        offset = -51.0 * gain
-        counts = np.clip(np.round((_radiance(field, ch) - offset) / gain), 1, 1023).astype(np.uint16)[::-1]
-        data[_NC_KEY[ch]] = (rows, counts, {"scale_factor": gain, "add_offset": offset, "long_name": ch,
-                                            "comment": "", "valid_min": 0, "valid_max": 1023})
-    planned = np.zeros(12, dtype=np.int8)
-    planned[3:11] = 2  # effective radiance for the IR and WV channels
-    ones = np.ones((ny, 11), dtype=np.int32)
-    data.update({
-        "planned_chan_processing": ("num_channels", planned),
-        "channel_data_visir_data_l10_line_mean_acquisition_time_day": (chans, ones * days),
-        "channel_data_visir_data_l10_line_mean_acquisition_msec": (chans, ones * (msec + 1000)),
-        "channel_data_visir_data_line_validity": (chans, ones),
-        "channel_data_visir_data_line_geometric_quality": (chans, ones * 0),
-        "channel_data_visir_data_line_radiometric_quality": (chans, ones * 0),
-    })
-    # one orbit polynomial covering the slot (Chebyshev, km): the satellite at 42164 km on the x axis (0 E, 0 N)
-    poly = np.zeros((2, 8))
-    poly[:, 0] = 2 * 42164.0
-    data.update({f"orbit_polynomial_{k}": (("orbit_polynomial_dim_row", "orbit_polynomial_dim_col"),
-                                           poly if k == "x" else np.zeros((2, 8))) for k in "xyz"})
-    data.update({"orbit_polynomial_start_time_day": ("orbit_polynomial_dim_row", [days, days + 1]),
-                 "orbit_polynomial_start_time_msec": ("orbit_polynomial_dim_row", [0, 0]),
-                 "orbit_polynomial_end_time_day": ("orbit_polynomial_dim_row", [days + 1, days + 2]),
-                 "orbit_polynomial_end_time_msec": ("orbit_polynomial_dim_row", [0, 0])})
-    attrs = {"equatorial_radius": 6378.169, "north_polar_radius": 6356.5838, "south_polar_radius": 6356.5838,
-             "longitude_of_SSP": 0.0, "nominal_longitude": 0.0, "satellite_id": 324,
-             "true_repeat_cycle_start_day": days, "true_repeat_cycle_start_mi_sec": msec,
-             "planned_repeat_cycle_end_day": days, "planned_repeat_cycle_end_mi_sec": msec + 15 * 60_000,
-             "north_most_line": south + ny - 1, "south_most_line": south, "east_most_pixel": east,
-             "west_most_pixel": east + nx - 1, "vis_ir_grid_origin": "0x02", "vis_ir_column_dir_grid_step": 3.0004032,
-             "vis_ir_line_dir_grid_step": 3.0004032, "type_of_earth_model": "0x02", "nominal_image_scanning": "T",
-             "reduced_scanning": "F"}
-    stamp = str(t.astype("datetime64[s]")).replace("-", "").replace(":", "").replace("T", "")
-    path = folder / f"W_XX-EUMETSAT-Darmstadt,VIS+IR+HRV+IMAGERY,MSG4+SEVIRI_C_EUMG_{stamp}.nc"
-    xr.Dataset(data, attrs=attrs).to_netcdf(path)
-    return path
+    return write_eumetsat_l15_nc(bt, folder, window=_window(ny, nx), start=start)
 
 
 def _bt_scene(ny=40, nx=48):
     """Warm clear sky with a cold convective top in the north-west: an orientation error cannot pass."""
     yy, xx = np.mgrid[0:ny, 0:nx]
     top = 60.0 * np.exp(-((yy - 8) ** 2 + (xx - 10) ** 2) / 30.0)  # row 8 from the north, column 10 from the west
-    return {ch: (285.0 - top - 10.0 * (ch.startswith("WV"))).astype(np.float64) for ch in _NC_KEY}
+    return {ch: (285.0 - top - 10.0 * (ch.startswith("WV"))).astype(np.float64) for ch in SEVIRI_CHANNELS}
 
 
 def test_eumetsat_netcdf_level15_through_satpy(tmp_path):
@@ -189,3 +135,22 @@ def test_eumetsat_netcdf_without_a_header_attribute_names_the_file(tmp_path, att
     ds.to_netcdf(path)
     with pytest.raises(DataError, match=re.escape(f"{path.name}: satpy reader 'seviri_l1b_nc' cannot read it: KeyError: '{attr}'")):
         read_seviri(path, reader="seviri_l1b_nc")
+
+
+def test_geos_window_centres_agree_with_satpy_and_pyproj(tmp_path):
+    """The window's cell centres are satpy's, and a cold top put at 5 E, 50 N is found there by pyproj."""
+    pytest.importorskip("satpy")
+    from pyproj import Transformer
+
+    win = geos_window([3.0, 7.0], [48.0, 52.0])
+    yy, xx = np.meshgrid(win["y"], win["x"], indexing="ij")
+    x0, y0 = Transformer.from_crs("EPSG:4326", GEOS_PROJ, always_xy=True).transform(5.0, 50.0)
+    top = 70.0 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 6000.0 ** 2))
+    path = write_eumetsat_l15_nc({ch: 285.0 - top for ch in SEVIRI_CHANNELS}, tmp_path, window=win,
+                                 start="2018-08-24T18:00:00")
+    ds = read_seviri(path, reader="seviri_l1b_nc")
+    np.testing.assert_allclose(ds.x.values, win["x"], atol=1.0)
+    np.testing.assert_allclose(ds.y.values, win["y"][::-1], atol=1.0)
+    j, i = np.unravel_index(np.argmin(ds["IR_108"].values[0]), ds["IR_108"].shape[1:])
+    lon, lat = Transformer.from_crs(GEOS_PROJ, "EPSG:4326", always_xy=True).transform(ds.x.values[i], ds.y.values[j])
+    assert abs(lon - 5.0) < 0.05 and abs(lat - 50.0) < 0.05

@@ -154,3 +154,74 @@ def test_test_set_tiles():
     np.testing.assert_allclose(s.rain[0], expected, rtol=1e-6)
     with pytest.raises(DataError, match="no 16x16 tile"):
         make_test_set(rain * 0 + 0.0, tile=16, n_frames=3, seed=0)
+
+
+# --- real SEVIRI in place of the IR operator ------------------------------------------------------------------------
+OPERA_PROJ = "+proj=laea +lat_0=55.0 +lon_0=10.0 +x_0=1950000.0 +y_0=-2100000.0 +units=m +ellps=WGS84"
+
+
+def _laea_rain(n=40, times=("2018-08-24T18:00", "2018-08-24T18:15", "2018-08-24T18:30")):
+    """Rain on a 4 km LAEA grid (OPERA's projection) centred on 5 E, 50 N, raining everywhere."""
+    from pyproj import Transformer
+
+    xc, yc = Transformer.from_crs("EPSG:4326", OPERA_PROJ, always_xy=True).transform(5.0, 50.0)
+    x = xc + 4000.0 * (np.arange(n) - n / 2 + 0.5)
+    y = yc + 4000.0 * (np.arange(n) - n / 2 + 0.5)
+    rain = xr.DataArray(np.full((len(times), n, n), 1.0, np.float32), dims=("time", "y", "x"),
+                        coords={"time": np.array(times, dtype="datetime64[s]"), "y": y, "x": x},
+                        attrs={"units": "mm h-1", "projection": OPERA_PROJ, "source_file": "laea.h5",
+                               "time_step_min": 15.0})
+    return rain, (xc, yc)
+
+
+def _seviri_files(folder, starts, lon_top=5.0, lat_top=50.0):
+    """EUMETSAT level-1.5 netCDF files over 3-7 E, 48-52 N with a cold top at (lon_top, lat_top)."""
+    from pyproj import Transformer
+
+    from eoretrieval.io.seviri import GEOS_PROJ, SEVIRI_CHANNELS, geos_window, write_eumetsat_l15_nc
+
+    win = geos_window([2.0, 8.0], [47.5, 52.5])
+    yy, xx = np.meshgrid(win["y"], win["x"], indexing="ij")
+    x0, y0 = Transformer.from_crs("EPSG:4326", GEOS_PROJ, always_xy=True).transform(lon_top, lat_top)
+    top = 70.0 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 8000.0 ** 2))
+    return [write_eumetsat_l15_nc({ch: 285.0 - top - k for ch in SEVIRI_CHANNELS}, folder, window=win, start=s)
+            for k, s in enumerate(starts)]
+
+
+def test_seviri_files_resampled_to_the_radar_grid_feed_the_test_tiles(tmp_path):
+    pytest.importorskip("satpy")
+    from eoretrieval.rain.seviri_data import IR_SCALE, load_seviri_on_rain_grid
+
+    rain, (xc, yc) = _laea_rain()
+    # the repeat cycles start a few seconds after the nominal slots, which satpy reports and we match
+    files = _seviri_files(tmp_path, ["2018-08-24T18:00:12", "2018-08-24T18:15:12", "2018-08-24T18:30:12"])
+    ir = load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
+    assert ir.sizes == {"time": 3, "y": 40, "x": 40} and ir.attrs["slot_offsets_min"] == [0.0, 0.0, 0.0]
+    assert [f.split("/")[-1] for f in ir.attrs["seviri_files"]] == [f.name for f in files]
+    # the cold top at 5 E, 50 N lands on the radar cell of 5 E, 50 N (nearest neighbour, 3 km onto 4 km)
+    j, i = np.unravel_index(np.argmin(ir["IR_108"].values[0]), (40, 40))
+    assert abs(ir.x.values[i] - xc) <= 4000.0 and abs(ir.y.values[j] - yc) <= 4000.0
+    assert float(ir["IR_108"].min()) < 220.0 and abs(float(ir["IR_108"].values[0].max()) - 285.0) < 0.6
+    # frame k of a tile is the slot nearest to radar frame k (each slot 1 K colder than the one before)
+    test = make_test_set(rain, tile=16, n_frames=3, seed=0, margin=4, ir=ir)
+    y0, x0 = test.origins[0]
+    want = (ir["IR_108"].values[:, y0:y0 + 16, x0:x0 + 16] - IR_SCALE["offset"]) / IR_SCALE["scale"]
+    ch = list(ir.data_vars).index("IR_108")
+    np.testing.assert_allclose(test.cond[0].reshape(3, 5, 16, 16)[:, ch], want, rtol=1e-6)
+
+
+def test_seviri_files_that_cannot_serve_the_radar_sequence(tmp_path):
+    pytest.importorskip("satpy")
+    from eoretrieval.rain.seviri_data import load_seviri_on_rain_grid
+
+    rain, _ = _laea_rain()
+    _seviri_files(tmp_path, ["2018-08-24T18:00:00", "2018-08-24T18:15:00"])
+    with pytest.raises(DataError, match=r"no SEVIRI slot within 7.5 min of the radar time 2018-08-24T18:30"):
+        load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
+    with pytest.raises(DataError, match="no SEVIRI files match"):
+        load_seviri_on_rain_grid(str(tmp_path / "none*.nc"), "seviri_l1b_nc", rain)
+    with pytest.raises(DataError, match="laea.h5: the radar grid has no projection"):
+        load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain.assign_attrs(projection=""))
+    far = rain.assign_coords(x=rain.x + 3.0e6)  # a radar grid far east of the files' window
+    with pytest.raises(DataError, match="all NaN"):
+        load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", far.isel(time=[0, 1]))

@@ -6,14 +6,16 @@
   unknown units) raise a :class:`~eoretrieval.errors.DataError` naming the files.
 - :func:`make_training_set` cuts random, fully-covered space-time patches, rotates/flips the *rain*
   (then simulates the IR, so parallax stays poleward), and runs the IR operator with a new seed each time.
-- :func:`make_test_set` simulates the IR once over the whole test sequence and cuts a fixed grid of tiles.
+- :func:`make_test_set` cuts a fixed grid of tiles and simulates their IR, or takes it from real SEVIRI files
+  resampled to the radar grid (:func:`load_seviri_on_rain_grid`: satpy, the radar's own projection, the
+  nearest repeat-cycle slot to each radar time).
 - :class:`RainTransform` maps rain rates to the standardised log space the networks work in, and back.
 
 Multi-frame inputs stack the IR channels of ``n_frames`` successive frames (oldest first).
 
 Public names: :func:`load_rain_sequence`, :func:`to_rain_rate`, :func:`resample_to_spacing`,
 :func:`make_training_set`, :func:`make_test_set`, :class:`RainTransform`, :class:`Samples`,
-:func:`ir_to_input`, :data:`IR_SCALE`.
+:func:`ir_to_input`, :func:`load_seviri_on_rain_grid`, :func:`rain_area`, :data:`IR_SCALE`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from tqdm import tqdm
 from ..io.radar import import_pysteps
 from ..errors import DataError
 from ..io.radar import read_radar_sequence
-from ..io.seviri import SEVIRI_CHANNELS
+from ..io.seviri import SEVIRI_CHANNELS, check_seviri_layout, read_seviri
 from .ir_operator import IROperatorConfig, seviri_ir_operator
 
 __all__ = ["load_rain_sequence", "to_rain_rate", "resample_to_spacing", "make_training_set", "make_test_set",
-           "RainTransform", "Samples", "ir_to_input", "IR_SCALE"]
+           "RainTransform", "Samples", "ir_to_input", "load_seviri_on_rain_grid", "rain_area", "IR_SCALE"]
 
 #: IR normalisation: (T - offset) / scale, a fixed physical scaling shared by every channel
 IR_SCALE = {"offset": 250.0, "scale": 25.0}
@@ -73,7 +75,7 @@ def to_rain_rate(ds: xr.Dataset) -> xr.DataArray:
                   else rate.astype(np.float32))
     out = out.where(np.isfinite(da))
     out.attrs = {"units": "mm h-1", "standard_name": "rainfall_rate", "long_name": "rain rate",
-                 "converted_from": unit, "source_file": src}
+                 "converted_from": unit, "source_file": src, "projection": str(ds.attrs.get("projection", ""))}
     return out
 
 
@@ -167,6 +169,58 @@ def ir_to_input(ir: xr.Dataset, frames: slice | list[int], *, channels=tuple(SEV
     arr = np.stack([ir[ch].values[frames] for ch in channels], axis=1)  # (frames, ch, y, x)
     arr = (arr - IR_SCALE["offset"]) / IR_SCALE["scale"]
     return arr.reshape(-1, *arr.shape[-2:]).astype(np.float32)
+
+
+def rain_area(rain: xr.DataArray):
+    """The pyresample ``AreaDefinition`` of a model-grid rain field (its ``projection`` attribute, cell centres)."""
+    from pyresample.geometry import AreaDefinition
+
+    proj = rain.attrs.get("projection", "")
+    src = rain.attrs.get("source_file", "<rain>")
+    if not proj:
+        raise DataError(f"{src}: the radar grid has no projection (pysteps metadata 'projection'); SEVIRI cannot be "
+                        "resampled onto it")
+    x, y = rain.x.values.astype(float), rain.y.values.astype(float)
+    dx, dy = abs(x[1] - x[0]), abs(y[1] - y[0])
+    extent = (x.min() - dx / 2, y.min() - dy / 2, x.max() + dx / 2, y.max() + dy / 2)
+    return AreaDefinition("radar", f"model grid of {src}", "radar", proj, len(x), len(y), extent)
+
+
+def load_seviri_on_rain_grid(files: str | list, reader: str, rain: xr.DataArray, *,
+                             max_offset_min: float = 7.5) -> xr.Dataset:
+    """Real SEVIRI level-1.5 files, resampled to ``rain``'s grid, one slot per radar time (the SEVIRI layout).
+
+    Each file is read with :func:`eoretrieval.io.seviri.read_seviri` (satpy ``reader``; nearest neighbour onto
+    :func:`rain_area`); each radar time takes the slot whose start is nearest, within ``max_offset_min``.
+
+    Raises
+    ------
+    DataError
+        No file matches; a radar time without a slot within ``max_offset_min`` (naming the time and the slots);
+        a file that does not cover the radar grid (all NaN), naming it; other unreadable files (from the reader).
+    """
+    paths = sorted(_glob.glob(files)) if isinstance(files, str) else [str(f) for f in files]
+    if not paths:
+        raise DataError(f"{files}: no SEVIRI files match")
+    area = rain_area(rain)
+    scenes = [read_seviri(p, reader=reader, area=area) for p in tqdm(paths, desc="SEVIRI files", disable=None)]
+    slots = np.array([sc.time.values[0] for sc in scenes])
+    frames, used, offsets = [], [], []
+    for t in rain.time.values:
+        off = np.abs((slots - t) / np.timedelta64(1, "m")).astype(float)
+        j = int(np.argmin(off))
+        if off[j] > max_offset_min:
+            raise DataError(f"{paths[0]} ...: no SEVIRI slot within {max_offset_min:g} min of the radar time "
+                            f"{str(t)[:16]} (slots: {[str(v)[:16] for v in slots]})")
+        sc = scenes[j]
+        if not np.allclose(sc.y.values, rain.y.values, atol=1.0) or not np.allclose(sc.x.values, rain.x.values, atol=1.0):
+            raise DataError(f"{paths[j]}: resampled grid differs from the radar grid of {rain.attrs.get('source_file')}")
+        frames.append(sc.assign_coords(time=[t], y=rain.y.values, x=rain.x.values))
+        used.append(paths[j])
+        offsets.append(float(off[j]))
+    out = xr.concat(frames, dim="time", combine_attrs="drop_conflicts")
+    out.attrs.update({"seviri_files": used, "slot_offsets_min": offsets, "satpy_reader": reader})
+    return check_seviri_layout(out, source=used[0])
 
 
 @dataclass
@@ -280,14 +334,16 @@ def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frame
 
 def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, max_tiles: int | None = None,
                   min_wet_fraction: float = 0.05, margin: int = 8,
-                  config: IROperatorConfig | None = None) -> Samples:
-    """Cut a fixed grid of non-overlapping ``tile`` × ``tile`` test tiles and simulate their IR.
+                  config: IROperatorConfig | None = None, ir: xr.Dataset | None = None) -> Samples:
+    """Cut a fixed grid of non-overlapping ``tile`` × ``tile`` test tiles and simulate their IR (or take it from ``ir``).
 
     A tile is kept if it is fully covered in its ``n_frames`` frames and at least ``min_wet_fraction`` of its
     target frame has rain ≥ 0.1 mm h-1 (a scene without rain cannot score a retrieval); at most ``max_tiles``
     are kept, spread evenly over the candidate list (in time/space order, not by rain amount). The IR of each
     tile is simulated on the tile plus ``margin`` pixels (and the next frame for the cooling lag), with a seed
     drawn from ``seed``. The same tiles serve every method (1-frame models use the last frame's channels).
+    With ``ir`` (real SEVIRI on ``rain``'s grid and times, :func:`load_seviri_on_rain_grid`) nothing is simulated:
+    the tiles' channels are cut from it, and a tile must also have IR everywhere in its frames.
 
     Returns
     -------
@@ -305,6 +361,11 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
     times = rain.time.values
     step = float(rain.attrs.get("time_step_min", 15.0))
     valid = np.isfinite(vals)
+    if ir is not None:
+        if ir.sizes.get("time") != nt or ir.sizes.get("y") != ny or ir.sizes.get("x") != nx:
+            raise DataError(f"{ir.attrs.get('seviri_files', ['<ir>'])[0]}: IR {dict(ir.sizes)} does not match the rain "
+                            f"sequence {dict(rain.sizes)}; resample it with load_seviri_on_rain_grid")
+        valid = valid & np.all([np.isfinite(ir[ch].values) for ch in SEVIRI_CHANNELS], axis=0)
     cands = []
     for k in range(nt):
         if not _sequence_ok(times, k, n_frames, step):
@@ -325,12 +386,17 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
         cands = [cands[i] for i in idx]
     conds, rains = [], []
     for k, y0, x0 in cands:
+        if ir is not None:
+            tile_ir = ir.isel(time=slice(k - n_frames + 1, k + 1), y=slice(y0, y0 + tile), x=slice(x0, x0 + tile))
+            conds.append(ir_to_input(tile_ir, slice(0, n_frames)))
+            rains.append(vals[k, y0:y0 + tile, x0:x0 + tile].astype(np.float32))
+            continue
         k1 = min(k + 1, nt - 1)
         window = rain.isel(time=slice(k - n_frames + 1, k1 + 1), y=slice(y0 - margin, y0 + tile + margin),
                            x=slice(x0 - margin, x0 + tile + margin))
-        ir = seviri_ir_operator(window.fillna(0.0), seed=rng, config=config)
+        sim = seviri_ir_operator(window.fillna(0.0), seed=rng, config=config)
         inner = slice(margin, margin + tile)
-        conds.append(ir_to_input(ir, slice(0, n_frames))[:, inner, inner])
+        conds.append(ir_to_input(sim, slice(0, n_frames))[:, inner, inner])
         rains.append(vals[k, y0:y0 + tile, x0:x0 + tile].astype(np.float32))
     return Samples(np.stack(conds), np.stack(rains), [str(times[k]) for k, _, _ in cands],
                    [(y0, x0) for _, y0, x0 in cands])
