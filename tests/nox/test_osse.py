@@ -373,6 +373,17 @@ def test_load_world_files_ok(tmp_path):
     assert set(WORLD_VARIABLES) <= set(ds.data_vars)
 
 
+def test_a_world_on_another_grid_size_is_refused_naming_its_file(tmp_path):
+    from eoretrieval.nox.osse import require_training_grid
+
+    p = tmp_path / "world_2x2.nc"
+    _tiny_world().to_netcdf(p)
+    (ds,) = load_world_files([p])
+    require_training_grid([ds], xr.DataArray(np.zeros((2, 2)), dims=("lat", "lon")))  # same size: accepted
+    with pytest.raises(DataError, match=r"world_2x2.nc: grid 2 x 2 \(lat x lon\).*training worlds' 64 x 64 grid"):
+        require_training_grid([ds], xr.DataArray(np.zeros((64, 64)), dims=("lat", "lon")))
+
+
 def test_load_world_files_missing_file(tmp_path):
     with pytest.raises(DataError, match="absent_world.nc"):
         load_world_files([tmp_path / "absent_world.nc"])

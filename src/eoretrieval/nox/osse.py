@@ -55,7 +55,7 @@ __all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
-           "load_world_files", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
+           "load_world_files", "require_training_grid", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
@@ -577,5 +577,27 @@ def load_world_files(paths) -> list[xr.Dataset]:
         if bool(ds["no2_column"].isnull().all()):
             raise DataError(f"{p}: no2_column is all NaN; expected observed columns")
         ds.attrs["title"] = f"{ds.attrs.get('title', 'NOx world')} ({p.name})"
+        ds.attrs["source_file"] = str(p)
         out.append(ds)
     return out
+
+
+def require_training_grid(worlds, memorisation: xr.DataArray) -> None:
+    """Refuse test worlds whose grid size is not the training worlds' (that of the memorisation map).
+
+    The networks would run on any size, but the memorisation baseline, against which every table reads, is a map
+    of the training grid; another place of the same size is fine (the shifted domain).
+
+    Raises
+    ------
+    DataError
+        Naming the world's file (or title), its grid and the expected one.
+    """
+    want = tuple(memorisation.shape)
+    for w in worlds:
+        got = (w.sizes[LAT], w.sizes[LON])
+        if got != want:
+            name = w.attrs.get("source_file", w.attrs.get("title", f"world {w.attrs.get('seed')}"))
+            raise DataError(f"{name}: grid {got[0]} x {got[1]} (lat x lon); the committed networks' memorisation map, "
+                            f"the baseline of every table, is on the training worlds' {want[0]} x {want[1]} grid: a test "
+                            "world must have that size (another place is fine, as the shifted domain shows)")
