@@ -254,5 +254,7 @@ def write_eumetsat_l15_nc(bt: dict, folder: str | os.PathLike, *, window: dict, 
     path = Path(folder) / f"W_XX-EUMETSAT-Darmstadt,VIS+IR+HRV+IMAGERY,MSG4+SEVIRI_C_EUMG_{stamp}.nc"
     path.parent.mkdir(parents=True, exist_ok=True)
     enc = {k: {"zlib": True, "complevel": 4} for k in _NC_KEY.values() if k in data}
-    xr.Dataset(data, attrs=attrs).to_netcdf(path, encoding=enc)
+    tmp = path.with_name(path.name + ".part")  # written whole, then renamed: never a half-written granule
+    xr.Dataset(data, attrs=attrs).to_netcdf(tmp, encoding=enc)
+    os.replace(tmp, path)
     return path
