@@ -121,7 +121,7 @@ def test_seviri_notebook_takes_real_format_seviri_files_in_place_of_the_ir_opera
                        ("seviri_files", str(folder / "W_XX-*.nc")), ("seviri_reader", "seviri_l1b_nc"))
     assert m["ir_source"]["reader"] == "seviri_l1b_nc" and len(set(m["ir_source"]["files"])) == 4
     assert m["ir_source"]["slot_offsets_min"] == [0.0] * 4
-    assert m["n_test_fields"] > 0
+    assert m["n_test_fields"] > 0 and m["ir_source"]["tiles_without_ir"] > 0  # the files cover part of OPERA
 
 
 @pytest.mark.slow

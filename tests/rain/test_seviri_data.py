@@ -225,3 +225,22 @@ def test_seviri_files_that_cannot_serve_the_radar_sequence(tmp_path):
     far = rain.assign_coords(x=rain.x + 3.0e6)  # a radar grid far east of the files' window
     with pytest.raises(DataError, match="all NaN"):
         load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", far.isel(time=[0, 1]))
+
+
+def test_tiles_without_seviri_ir_are_counted_not_scored(tmp_path):
+    pytest.importorskip("satpy")
+    from eoretrieval.rain.seviri_data import load_seviri_on_rain_grid
+
+    rain, _ = _laea_rain(n=200)  # 800 km: wider than the files' 2-8 E window
+    _seviri_files(tmp_path, ["2018-08-24T18:00:00", "2018-08-24T18:15:00", "2018-08-24T18:30:00"])
+    ir = load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
+    test = make_test_set(rain, tile=16, n_frames=3, seed=0, margin=4, ir=ir)
+    assert test.no_ir_tiles > 0 and len(test.rain) > 0
+    assert np.isfinite(test.cond).all()
+    everywhere = make_test_set(rain, tile=16, n_frames=3, seed=0, margin=4)
+    assert len(everywhere.rain) == len(test.rain) + test.no_ir_tiles and everywhere.no_ir_tiles == 0
+    none = ir.copy()
+    for ch in none.data_vars:
+        none[ch] = none[ch] * np.nan
+    with pytest.raises(DataError, match=r"and IR over it \(\d+ such tiles lack SEVIRI IR\)"):
+        make_test_set(rain, tile=16, n_frames=3, seed=0, margin=4, ir=none)

@@ -250,12 +250,14 @@ class RainTransform:
 @dataclass
 class Samples:
     """(IR input, rain target) pairs: ``cond`` ``(n, n_frames * 5, y, x)`` normalised IR, ``rain``
-    ``(n, y, x)`` mm h-1, and for each sample its time and tile origin."""
+    ``(n, y, x)`` mm h-1, and for each sample its time and tile origin; ``no_ir_tiles`` counts the tiles that
+    qualified on the radar but were left out for lack of IR (real SEVIRI not covering them)."""
 
     cond: np.ndarray
     rain: np.ndarray
     times: list = field(default_factory=list)
     origins: list = field(default_factory=list)
+    no_ir_tiles: int = 0
 
 
 def _sequence_ok(times: np.ndarray, k: int, n_frames: int, step_min: float) -> bool:
@@ -365,8 +367,9 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
         if ir.sizes.get("time") != nt or ir.sizes.get("y") != ny or ir.sizes.get("x") != nx:
             raise DataError(f"{ir.attrs.get('seviri_files', ['<ir>'])[0]}: IR {dict(ir.sizes)} does not match the rain "
                             f"sequence {dict(rain.sizes)}; resample it with load_seviri_on_rain_grid")
-        valid = valid & np.all([np.isfinite(ir[ch].values) for ch in SEVIRI_CHANNELS], axis=0)
-    cands = []
+    ir_valid = (np.all([np.isfinite(ir[ch].values) for ch in SEVIRI_CHANNELS], axis=0) if ir is not None
+                else np.ones_like(valid))
+    cands, no_ir = [], 0
     for k in range(nt):
         if not _sequence_ok(times, k, n_frames, step):
             continue
@@ -376,11 +379,15 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
                     continue
                 if (vals[k, y0:y0 + tile, x0:x0 + tile] >= 0.1).mean() < min_wet_fraction:
                     continue
+                if not ir_valid[k - n_frames + 1:k + 1, y0:y0 + tile, x0:x0 + tile].all():
+                    no_ir += 1
+                    continue
                 cands.append((k, y0, x0))
     if not cands:
         files = rain.attrs.get("source_files", [rain.attrs.get("source_file", "<rain>")])
         raise DataError(f"{files[0]} ...: no {tile}x{tile} tile is fully covered for {n_frames} frames with "
-                        f"rain on at least {min_wet_fraction:.0%} of it")
+                        f"rain on at least {min_wet_fraction:.0%} of it"
+                        + (f" and IR over it ({no_ir} such tiles lack SEVIRI IR)" if ir is not None else ""))
     if max_tiles is not None and len(cands) > max_tiles:
         idx = np.unique(np.linspace(0, len(cands) - 1, max_tiles).round().astype(int))
         cands = [cands[i] for i in idx]
@@ -399,4 +406,4 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
         conds.append(ir_to_input(sim, slice(0, n_frames))[:, inner, inner])
         rains.append(vals[k, y0:y0 + tile, x0:x0 + tile].astype(np.float32))
     return Samples(np.stack(conds), np.stack(rains), [str(times[k]) for k, _, _ in cands],
-                   [(y0, x0) for _, y0, x0 in cands])
+                   [(y0, x0) for _, y0, x0 in cands], no_ir_tiles=no_ir)
