@@ -193,3 +193,15 @@ def test_largest_site_error():
     assert largest_site_error(tab, "a", 0.01) is None
     with pytest.raises(ValueError, match="no column 'total_abs_rel_err_b'"):
         largest_site_error(tab, "b", 0.05)
+
+
+def test_why_unusable_names_the_reason():
+    from eoretrieval.nox.ground import why_unusable
+
+    lat, lon = np.arange(28.125, 44, 0.25), np.arange(108.125, 124, 0.25)
+    world = xr.Dataset({"no2_column_true": (("lat", "lon"), np.ones((lat.size, lon.size)))},
+                       coords={"lat": lat, "lon": lon})
+    assert why_unusable(world) is None
+    assert "no2_column_true" in why_unusable(world.drop_vars("no2_column_true"))
+    far = world.assign_coords(lat=lat - 25.0)  # a domain south of every site
+    assert why_unusable(far) == "no ground site inside its domain"

@@ -32,7 +32,7 @@ years (Beijing, Xianghe, Hefei, Nanjing, Shanghai); the OSSE uses them as plausi
 
 Public names: :data:`SITES`, :func:`sites_inside`, :func:`site_series`, :func:`simulate_ground`, :func:`estimate_amf_bias`,
 :func:`calibrate_columns`, :func:`ground_calibration`, :func:`sensitivity`, :func:`calibration_response`,
-:func:`summarise`, :func:`largest_site_error`.
+:func:`summarise`, :func:`largest_site_error`, :func:`why_unusable`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from ..errors import DataError
 from .levels import mean_abs_rel_err
 
 __all__ = ["SITES", "sites_inside", "site_series", "simulate_ground", "estimate_amf_bias", "calibrate_columns",
-           "ground_calibration", "sensitivity", "calibration_response", "summarise", "largest_site_error"]
+           "ground_calibration", "sensitivity", "calibration_response", "summarise", "largest_site_error",
+           "why_unusable"]
 
 #: Ground-based NO2-column sites (name: latitude, longitude in degrees), all inside the ci domain (28-44 N, 108-124 E).
 SITES: dict[str, tuple[float, float]] = {
@@ -68,6 +69,16 @@ def sites_inside(world: xr.Dataset, sites: dict | None = None) -> dict:
     half = 0.5 * abs(float(lat[1] - lat[0])) if lat.size > 1 else 0.5
     return {s: (la, lo) for s, (la, lo) in sites.items()
             if lat.min() - half <= la <= lat.max() + half and lon.min() - half <= lo <= lon.max() + half}
+
+
+def why_unusable(world: xr.Dataset, sites: dict | None = None) -> str | None:
+    """Why a world cannot be ground-calibrated (no site inside its grid; no noise-free column to simulate the sites
+    from), or None when it can. A caller lists such worlds instead of dropping them."""
+    if not sites_inside(world, sites):
+        return "no ground site inside its domain"
+    if "no2_column_true" not in world:
+        return "no noise-free column (no2_column_true) to simulate the sites from"
+    return None
 
 
 def site_series(world: xr.Dataset, days, sites: dict | None = None) -> xr.Dataset:
