@@ -9,9 +9,8 @@ import xarray as xr
 
 from eoretrieval.errors import DataError
 from eoretrieval.io import get_reader
-from eoretrieval.io.seviri import (SEVIRI_CHANNELS, check_seviri_layout, geos_window, read_seviri, read_seviri_netcdf,
-                                   write_eumetsat_l15_nc, write_seviri_netcdf)
-from eoretrieval.io.seviri import GEOS_PROJ
+from eoretrieval.io.seviri import (GEOS_PROJ, SEVIRI_CHANNELS, check_seviri_layout, geos_window, read_seviri,
+                                   read_seviri_netcdf, scan_offset_s, write_eumetsat_l15_nc, write_seviri_netcdf)
 
 
 def _scene(nt=2, ny=6, nx=5, units="K"):
@@ -154,3 +153,37 @@ def test_geos_window_centres_agree_with_satpy_and_pyproj(tmp_path):
     j, i = np.unravel_index(np.argmin(ds["IR_108"].values[0]), ds["IR_108"].shape[1:])
     lon, lat = Transformer.from_crs(GEOS_PROJ, "EPSG:4326", always_xy=True).transform(ds.x.values[i], ds.y.values[j])
     assert abs(lon - 5.0) < 0.05 and abs(lat - 50.0) < 0.05
+
+
+def test_scan_time_is_when_the_grid_was_seen_not_the_slot_start(tmp_path):
+    """SEVIRI scans south to north: 48-52 N is seen about 10 minutes after the repeat cycle's start, and the northern
+    half of a grid later than its southern half. ``scan_time`` comes from the lines' times in the file (satpy's
+    ``acq_time``), ``time`` stays the slot's nominal start."""
+    pytest.importorskip("satpy")
+    from pyresample.geometry import AreaDefinition
+
+    win = geos_window([3.0, 7.0], [48.0, 52.0])
+    path = write_eumetsat_l15_nc({ch: np.full((len(win["y"]), len(win["x"])), 280.0) for ch in SEVIRI_CHANNELS},
+                                 tmp_path, window=win, start="2018-08-24T18:00:00")
+    ds = read_seviri(path, reader="seviri_l1b_nc")
+    assert ds["time"].values[0] == np.datetime64("2018-08-24T18:00:00")
+    mid_line = (win["south"] + win["north"]) / 2
+    seen = (ds["scan_time"].values[0] - ds["time"].values[0]) / np.timedelta64(1, "s")
+    assert abs(seen - float(scan_offset_s(mid_line))) <= 2.0 and 540 < seen < 700
+    assert ds["scan_time"].attrs["source"] == "satpy acq_time of the lines over the grid"
+    # resampled onto the southern or the northern half of the window: the northern half is seen later
+    x0, x1 = win["x"][0], win["x"][-1]
+    ym = 0.5 * (win["y"][0] + win["y"][-1])
+    south = AreaDefinition("s", "s", "s", GEOS_PROJ, 20, 20, (x0, win["y"][-1], x1, ym))
+    north = AreaDefinition("n", "n", "n", GEOS_PROJ, 20, 20, (x0, ym, x1, win["y"][0]))
+    t_s = read_seviri(path, reader="seviri_l1b_nc", area=south)["scan_time"].values[0]
+    t_n = read_seviri(path, reader="seviri_l1b_nc", area=north)["scan_time"].values[0]
+    lines = (win["north"] - win["south"]) / 2  # the halves' centres are this many lines apart
+    assert abs((t_n - t_s) / np.timedelta64(1, "s") - lines / 3 * 0.6) <= 2.0
+    # a file in our own layout has no line times: no scan_time, matching falls back to its time
+    assert "scan_time" not in read_seviri_netcdf(write_seviri_netcdf(ds.drop_vars("scan_time"), tmp_path / "o.nc"))
+
+
+def test_scan_offset_model():
+    assert scan_offset_s(1) == 0.0 and scan_offset_s(3) == 0.0 and scan_offset_s(4) == pytest.approx(0.6)
+    assert 12.0 < scan_offset_s(3712) / 60 < 12.6  # the full disc in about 12 minutes

@@ -192,12 +192,19 @@ def test_seviri_files_resampled_to_the_radar_grid_feed_the_test_tiles(tmp_path):
     pytest.importorskip("satpy")
     from eoretrieval.rain.seviri_data import IR_SCALE, load_seviri_on_rain_grid
 
-    rain, (xc, yc) = _laea_rain()
-    # the repeat cycles start a few seconds after the nominal slots, which satpy reports and we match
-    files = _seviri_files(tmp_path, ["2018-08-24T18:00:12", "2018-08-24T18:15:12", "2018-08-24T18:30:12"])
+    rain, (xc, yc) = _laea_rain()  # radar times 18:00, 18:15, 18:30
+    # repeat cycles from 17:45 to 18:30: the grid (48-52 N) is scanned about 11.2 min after each cycle's start, so
+    # the radar time 18:15 is seen 3.6 min before it by the 18:00 cycle and 11.4 min after it by the 18:15 cycle
+    files = _seviri_files(tmp_path, ["2018-08-24T17:45:12", "2018-08-24T18:00:12", "2018-08-24T18:15:12",
+                                     "2018-08-24T18:30:12"])
     ir = load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
-    assert ir.sizes == {"time": 3, "y": 40, "x": 40} and ir.attrs["slot_offsets_min"] == [0.0, 0.0, 0.0]
-    assert [f.split("/")[-1] for f in ir.attrs["seviri_files"]] == [f.name for f in files]
+    assert ir.sizes == {"time": 3, "y": 40, "x": 40}
+    assert [f.split("/")[-1] for f in ir.attrs["seviri_files"]] == [f.name for f in files[:3]]
+    assert ir.attrs["scan_time_source"] == "satpy acq_time of the lines over the grid"
+    from eoretrieval.io.seviri import geos_window, scan_offset_s
+
+    seen_min = (12.0 + scan_offset_s(geos_window([5.0], [50.0], margin=0)["south"])) / 60  # the grid's centre line
+    np.testing.assert_allclose(ir.attrs["slot_offsets_min"], [15.0 - seen_min] * 3, atol=0.1)
     # the cold top at 5 E, 50 N lands on the radar cell of 5 E, 50 N (nearest neighbour, 3 km onto 4 km)
     j, i = np.unravel_index(np.argmin(ir["IR_108"].values[0]), (40, 40))
     assert abs(ir.x.values[i] - xc) <= 4000.0 and abs(ir.y.values[j] - yc) <= 4000.0
@@ -215,8 +222,8 @@ def test_seviri_files_that_cannot_serve_the_radar_sequence(tmp_path):
     from eoretrieval.rain.seviri_data import load_seviri_on_rain_grid
 
     rain, _ = _laea_rain()
-    _seviri_files(tmp_path, ["2018-08-24T18:00:00", "2018-08-24T18:15:00"])
-    with pytest.raises(DataError, match=r"no SEVIRI slot within 7.5 min of the radar time 2018-08-24T18:30"):
+    _seviri_files(tmp_path, ["2018-08-24T17:45:00", "2018-08-24T18:00:00"])  # seen at 17:56 and 18:11
+    with pytest.raises(DataError, match=r"no SEVIRI slot seen within 7.5 min of the radar time 2018-08-24T18:30"):
         load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
     with pytest.raises(DataError, match="no SEVIRI files match"):
         load_seviri_on_rain_grid(str(tmp_path / "none*.nc"), "seviri_l1b_nc", rain)
@@ -232,7 +239,7 @@ def test_tiles_without_seviri_ir_are_counted_not_scored(tmp_path):
     from eoretrieval.rain.seviri_data import load_seviri_on_rain_grid
 
     rain, _ = _laea_rain(n=200)  # 800 km: wider than the files' 2-8 E window
-    _seviri_files(tmp_path, ["2018-08-24T18:00:00", "2018-08-24T18:15:00", "2018-08-24T18:30:00"])
+    _seviri_files(tmp_path, ["2018-08-24T17:45:00", "2018-08-24T18:00:00", "2018-08-24T18:15:00"])
     ir = load_seviri_on_rain_grid(str(tmp_path / "W_XX-*.nc"), "seviri_l1b_nc", rain)
     test = make_test_set(rain, tile=16, n_frames=3, seed=0, margin=4, ir=ir)
     assert test.no_ir_tiles > 0 and len(test.rain) > 0

@@ -18,11 +18,17 @@ Two routes:
 (:func:`geos_window`) as a EUMETSAT level-1.5 netCDF file that satpy's ``seviri_l1b_nc`` reader reads: 10-bit
 counts with a nominal gain and offset, the published Meteosat-11 effective-radiance coefficients, lines stored
 south first with line numbers counted from the south and pixel numbers from the east (SE grid origin), CDS
-times. It makes format-exact test files for the real-archive route, with content nobody has to trust.
+times, and each line's acquisition time. It makes format-exact test files for the real-archive route, with content
+nobody has to trust.
+
+When was a grid seen? SEVIRI scans from south to north over about 12 minutes, so Europe is seen some 10 minutes
+after the repeat cycle's nominal start (the ``time`` satpy reports). The satpy route also returns ``scan_time``
+(along ``time``): the median acquisition time of the scan lines over the returned grid, from the lines' times in
+the file; matching SEVIRI to radar times should use it.
 
 Public names: :data:`SEVIRI_CHANNELS`, :func:`read_seviri`, :func:`read_seviri_netcdf`,
 :func:`write_seviri_netcdf`, :func:`check_seviri_layout`, :func:`geos_window`, :func:`write_eumetsat_l15_nc`,
-:data:`GEOS_PROJ`.
+:func:`scan_offset_s`, :data:`GEOS_PROJ`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from ..errors import DataError, MissingOptionalDependency
 from .interface import postprocess_reader
 
 __all__ = ["SEVIRI_CHANNELS", "read_seviri", "read_seviri_netcdf", "write_seviri_netcdf", "check_seviri_layout",
-           "geos_window", "write_eumetsat_l15_nc", "GEOS_PROJ"]
+           "geos_window", "write_eumetsat_l15_nc", "scan_offset_s", "GEOS_PROJ"]
 
 #: satpy channel name -> central wavelength (µm)
 SEVIRI_CHANNELS = {"IR_108": 10.8, "IR_120": 12.0, "WV_062": 6.2, "WV_073": 7.3, "IR_087": 8.7}
@@ -147,13 +153,14 @@ def read_seviri(path: str | os.PathLike, *, reader: str = "seviri_l1b_native", c
     try:
         scn = Scene(filenames=[str(path)], reader=reader)
         scn.load(list(channels), calibration="brightness_temperature")
+        time = np.datetime64(scn.start_time.replace(tzinfo=None), "s")
+        scan, scan_source = _scan_time(scn[channels[0]], area, time)
         if area is not None:
             with warnings.catch_warnings():  # pyresample's boundary code: a pending deprecation of its own API
                 warnings.simplefilter("ignore", PendingDeprecationWarning)
                 scn = scn.resample(area, resampler="nearest")
     except (ValueError, KeyError, IndexError, OSError) as err:
         raise DataError(f"{path}: satpy reader {reader!r} cannot read it: {type(err).__name__}: {err}") from err
-    time = np.datetime64(scn.start_time.replace(tzinfo=None), "s")
     out = {}
     for ch in channels:
         da = scn[ch]
@@ -167,9 +174,49 @@ def read_seviri(path: str | os.PathLike, *, reader: str = "seviri_l1b_native", c
                                attrs={"units": "K", "standard_name": "toa_brightness_temperature",
                                       "long_name": f"SEVIRI {ch} brightness temperature",
                                       "wavelength": SEVIRI_CHANNELS.get(ch, np.nan)})
-    ds = xr.Dataset(out)
+    ds = xr.Dataset(out).assign_coords(scan_time=("time", [scan], {
+        "long_name": "median acquisition time of the scan lines over the grid", "source": scan_source}))
     ds.attrs.update({"platform": str(scn[channels[0]].attrs.get("platform_name", "")), "satpy_reader": reader})
     return check_seviri_layout(ds, channels=channels, source=str(path))
+
+
+def _scan_time(native: xr.DataArray, area, start: np.datetime64) -> tuple[np.datetime64, str]:
+    """When the grid was seen: the median, over the grid's cells, of the acquisition time of the native line each
+    falls on (satpy's per-line ``acq_time``); ``start`` (the repeat cycle's start) where the file has no line times
+    or none of its lines cross the grid."""
+    acq = native.coords.get("acq_time")
+    if acq is None or acq.dims != ("y",):
+        return start, "repeat-cycle start (the file gives no line acquisition times)"
+    t = np.asarray(acq.values).astype("datetime64[ns]")
+    ok = ~np.isnat(t)
+    if not ok.any():
+        return start, "repeat-cycle start (the file's line acquisition times are all missing)"
+    yv = np.asarray(native["y"].values, dtype=float)[ok]
+    sec = (t[ok] - t[ok].min()) / np.timedelta64(1, "s")
+    if area is None:
+        ys = yv
+    else:
+        from pyproj import Transformer
+
+        lons, lats = area.get_lonlats()
+        _, ys = Transformer.from_crs("EPSG:4326", native.attrs["area"].crs, always_xy=True).transform(
+            np.ravel(lons), np.ravel(lats))
+        half = 0.5 * (np.abs(np.diff(yv)).min() if yv.size > 1 else GEOS_STEP_M)
+        ys = ys[np.isfinite(ys) & (ys >= yv.min() - half) & (ys <= yv.max() + half)]
+        if ys.size == 0:
+            return start, "repeat-cycle start (no scan line of the file crosses the grid)"
+    order = np.argsort(yv)
+    med = float(np.median(np.interp(ys, yv[order], sec[order])))
+    scan = t[ok].min() + np.timedelta64(int(round(med * 1000)), "ms")
+    return scan.astype("datetime64[s]"), "satpy acq_time of the lines over the grid"
+
+
+def scan_offset_s(line) -> np.ndarray:
+    """Seconds after the repeat cycle's start at which SEVIRI's nominal scan reaches ``line`` (1-based, counted from
+    the south as the level-1.5 format counts them): three IR lines per mirror rotation (100 rpm, 0.6 s), south to
+    north, so the full disc takes 12.4 min and 50 N is seen about 10 min after the slot's nominal time. Real files
+    carry each line's measured time; this model is what :func:`write_eumetsat_l15_nc` writes."""
+    return ((np.asarray(line) - 1) // 3) * 0.6
 
 
 def _effective_radiance(bt, ch):
@@ -202,6 +249,7 @@ def geos_window(lon, lat, *, margin: int = 2) -> dict:
 def write_eumetsat_l15_nc(bt: dict, folder: str | os.PathLike, *, window: dict, start: str) -> Path:
     """Write ``bt`` (channel -> (lines, columns) K, row 0 north, column 0 west, on ``window``) as a EUMETSAT
     level-1.5 netCDF file of Meteosat-11 for the repeat cycle starting at ``start`` (ISO time); return its path.
+    Each line's acquisition time follows the nominal scan (:func:`scan_offset_s`).
 
     The file name follows the EUMETSAT pattern satpy matches; counts are 10-bit with a nominal gain (1000 counts
     span 0 to the radiance of 330 K) and offset (-51 counts), so the round trip is exact to < 0.6 K at 200-330 K.
@@ -225,12 +273,15 @@ def write_eumetsat_l15_nc(bt: dict, folder: str | os.PathLike, *, window: dict, 
     planned = np.zeros(12, dtype=np.int8)
     planned[3:11] = 2  # effective radiance for the IR and WV channels
     ones = np.ones((ny, 11), dtype=np.int32)
+    # each line's mean acquisition time (the nominal scan, lines stored south first)
+    line_ms = msec + np.round(1000 * scan_offset_s(window["south"] + np.arange(ny))).astype(np.int64)
+    line_days, line_msec = days + line_ms // 86_400_000, line_ms % 86_400_000
     poly = np.zeros((2, 8))
     poly[:, 0] = 2 * 42164.0  # Chebyshev, km: the satellite at 42164 km on the x axis (0 E, 0 N)
     data.update({
         "planned_chan_processing": ("num_channels", planned),
-        "channel_data_visir_data_l10_line_mean_acquisition_time_day": (per_chan, ones * days),
-        "channel_data_visir_data_l10_line_mean_acquisition_msec": (per_chan, ones * (msec + 1000)),
+        "channel_data_visir_data_l10_line_mean_acquisition_time_day": (per_chan, ones * line_days[:, None]),
+        "channel_data_visir_data_l10_line_mean_acquisition_msec": (per_chan, ones * line_msec[:, None]),
         "channel_data_visir_data_line_validity": (per_chan, ones),
         "channel_data_visir_data_line_geometric_quality": (per_chan, ones * 0),
         "channel_data_visir_data_line_radiometric_quality": (per_chan, ones * 0),

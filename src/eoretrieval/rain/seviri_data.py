@@ -191,7 +191,10 @@ def load_seviri_on_rain_grid(files: str | list, reader: str, rain: xr.DataArray,
     """Real SEVIRI level-1.5 files, resampled to ``rain``'s grid, one slot per radar time (the SEVIRI layout).
 
     Each file is read with :func:`eoretrieval.io.seviri.read_seviri` (satpy ``reader``; nearest neighbour onto
-    :func:`rain_area`); each radar time takes the slot whose start is nearest, within ``max_offset_min``.
+    :func:`rain_area`); each radar time takes the slot whose scan over the radar grid (``scan_time``: the median
+    acquisition time of the lines over it, some 10 minutes after the slot's nominal start over Europe) is nearest,
+    within ``max_offset_min``; a file without line times counts as seen at its nominal start (``scan_time_source``
+    in the attributes says which).
 
     Raises
     ------
@@ -204,22 +207,26 @@ def load_seviri_on_rain_grid(files: str | list, reader: str, rain: xr.DataArray,
         raise DataError(f"{files}: no SEVIRI files match")
     area = rain_area(rain)
     scenes = [read_seviri(p, reader=reader, area=area) for p in tqdm(paths, desc="SEVIRI files", disable=None)]
-    slots = np.array([sc.time.values[0] for sc in scenes])
+    slots = np.array([(sc.scan_time if "scan_time" in sc.coords else sc.time).values[0] for sc in scenes])
+    sources = sorted({str(sc.scan_time.attrs.get("source")) if "scan_time" in sc.coords else "repeat-cycle start"
+                      for sc in scenes})
     frames, used, offsets = [], [], []
     for t in rain.time.values:
         off = np.abs((slots - t) / np.timedelta64(1, "m")).astype(float)
         j = int(np.argmin(off))
         if off[j] > max_offset_min:
-            raise DataError(f"{paths[0]} ...: no SEVIRI slot within {max_offset_min:g} min of the radar time "
-                            f"{str(t)[:16]} (slots: {[str(v)[:16] for v in slots]})")
+            raise DataError(f"{paths[0]} ...: no SEVIRI slot seen within {max_offset_min:g} min of the radar time "
+                            f"{str(t)[:16]} (the slots' scans over the radar grid: {[str(v)[:16] for v in slots]})")
         sc = scenes[j]
         if not np.allclose(sc.y.values, rain.y.values, atol=1.0) or not np.allclose(sc.x.values, rain.x.values, atol=1.0):
             raise DataError(f"{paths[j]}: resampled grid differs from the radar grid of {rain.attrs.get('source_file')}")
-        frames.append(sc.assign_coords(time=[t], y=rain.y.values, x=rain.x.values))
+        frames.append(sc.drop_vars("scan_time", errors="ignore").assign_coords(time=[t], y=rain.y.values,
+                                                                               x=rain.x.values))
         used.append(paths[j])
         offsets.append(float(off[j]))
     out = xr.concat(frames, dim="time", combine_attrs="drop_conflicts")
-    out.attrs.update({"seviri_files": used, "slot_offsets_min": offsets, "satpy_reader": reader})
+    out.attrs.update({"seviri_files": used, "slot_offsets_min": offsets, "satpy_reader": reader,
+                      "scan_time_source": "; ".join(sources)})
     return check_seviri_layout(out, source=used[0])
 
 
