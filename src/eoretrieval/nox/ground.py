@@ -266,7 +266,8 @@ def sensitivity(series: list[xr.Dataset], *, site_errors=(0.0, 0.05, 0.1, 0.15, 
     -------
     pd.DataFrame
         One row per (site_error, n_sites): ``rms_log_error`` and ``mean_abs_log_error`` of
-        :math:`\\log\\frac{1+\\hat\\beta}{1+\\beta}` over worlds and draws, and the errors of ``ratios``.
+        :math:`\\log\\frac{1+\\hat\\beta}{1+\\beta}` over worlds and draws, the errors of ``ratios``, and
+        ``n_draws`` (draws per world).
     """
     ratios = {} if ratios is None else ratios
     response = {m: float((response or {}).get(m, 1.0)) for m in ratios}
@@ -293,7 +294,7 @@ def sensitivity(series: list[xr.Dataset], *, site_errors=(0.0, 0.05, 0.1, 0.15, 
                     for m, r in ratios.items():
                         tot[m].extend(np.abs(np.asarray(r[k], dtype=float) / (1 + bh) ** response[m] - 1.0).tolist())
             row = {"site_error": float(se), "n_sites": int(n), "rms_log_error": float(np.sqrt(np.mean(np.square(errs)))),
-                   "mean_abs_log_error": float(np.mean(np.abs(errs)))}
+                   "mean_abs_log_error": float(np.mean(np.abs(errs))), "n_draws": int(n_draws)}
             row.update({f"total_abs_rel_err_{m}": float(np.mean(v)) for m, v in tot.items()})
             rows.append(row)
     return pd.DataFrame(rows)
