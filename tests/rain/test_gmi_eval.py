@@ -83,3 +83,25 @@ def test_evaluate_method_and_table():
     assert res["scaling_pct_per_K"] == pytest.approx(truth["scaling_pct_per_K"], abs=1e-6)
     table = ge.comparison_table({"m": res})
     assert table.loc["m", ("plus4K", "q999_ratio")] == pytest.approx(0.9, rel=1e-4)
+
+
+def test_warming_law_control_tells_a_reader_of_the_rain_from_a_law_applier():
+    from eoretrieval.rain.climate import apply_regime
+    from eoretrieval.rain.gmi_simulator import make_environment, stochastic_rain_fields
+
+    rain = stochastic_rain_fields(200, seed=4)
+    env = make_environment(200, seed=4)
+    truth = {reg: apply_regime(rain, env, reg)[0].values for reg in ("plus4K_rain0", "plus4K_rain14")}
+    law = 1.07 ** 4  # a "retrieval" that multiplies the present rain by the training's CC law whenever it is warm
+    present = {"truth": rain.values, "reader": rain.values, "law": rain.values}
+    control = {reg: {"truth": t, "reader": t, "law": rain.values * law} for reg, t in truth.items()}
+    out = ge.warming_law_control(present, control, best="law")
+    assert out["plus4K_rain0"]["rain_alpha_pct_per_K"] == 0.0
+    assert out["plus4K_rain14"]["rain_alpha_pct_per_K"] == pytest.approx(14.0)
+    for reg, row in out.items():
+        assert row["reader"] == pytest.approx(row["truth"])
+        assert row["law"] == pytest.approx(7.0)
+        assert row["best_passes"] is False  # 7 % K-1 where the truth is 0 or about 12
+    assert ge.warming_law_control(present, control, best="reader")["plus4K_rain14"]["best_passes"] is True
+    with pytest.raises(ValueError, match=r"methods \['law'\] are not in both"):
+        ge.warming_law_control(present, {"plus4K_rain0": {"truth": rain.values, "reader": rain.values}})

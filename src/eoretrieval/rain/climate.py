@@ -9,8 +9,13 @@ follow Clausius–Clapeyron while light rain barely changes :cite:`trenberth2003
 
 so the climate signal in the extremes is known exactly: :func:`true_scaling` measures it on the fields.
 
-Public names: :data:`REGIMES`, :class:`Regime`, :func:`get_regime`, :func:`apply_regime`, :func:`true_scaling`,
-:func:`scaling_pct_per_k`.
+:data:`CONTROL_REGIMES` warm and moisten the environment as ``plus4K`` does but intensify the rain at another rate
+(``rain_alpha``: none at all, or twice Clausius–Clapeyron as observed for hourly convective extremes
+:cite:`lenderink2008`): a retrieval that reads the scaling from the brightness temperatures follows them; one that
+learned the training's warming law from the environment does not.
+
+Public names: :data:`REGIMES`, :data:`CONTROL_REGIMES`, :class:`Regime`, :func:`get_regime`, :func:`apply_regime`,
+:func:`true_scaling`, :func:`scaling_pct_per_k`.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import xarray as xr
 from ..io.checks import require_units
 from ..conventions import UNITS
 
-__all__ = ["Regime", "REGIMES", "get_regime", "apply_regime", "true_scaling", "scaling_pct_per_k", "CC_RATE",
+__all__ = ["Regime", "REGIMES", "CONTROL_REGIMES", "get_regime", "apply_regime", "true_scaling", "scaling_pct_per_k", "CC_RATE",
            "LAPSE_RATE"]
 
 #: Clausius–Clapeyron rate of saturation vapour pressure near 290 K (fraction per K) :cite:`trenberth2003`.
@@ -34,31 +39,42 @@ LAPSE_RATE = 6.5
 
 @dataclass(frozen=True)
 class Regime:
-    """A climate regime: warming ``delta_t`` (K), CC rate ``alpha`` (K-1), half-weight rain rate (mm h-1)."""
+    """A climate regime: warming ``delta_t`` (K), CC rate ``alpha`` (K-1) of the column's moisture, half-weight rain
+    rate (mm h-1), and ``rain_alpha`` (K-1), the rate at which the heaviest rain intensifies (``alpha`` if None)."""
 
     name: str
     delta_t: float
     alpha: float = CC_RATE
     r_half: float = 3.0
+    rain_alpha: float | None = None
+
+    @property
+    def rain_rate(self) -> float:
+        """The intensification rate of the heaviest rain (K-1)."""
+        return self.alpha if self.rain_alpha is None else self.rain_alpha
 
 
 #: The three regimes of the study.
 REGIMES: dict[str, Regime] = {"present": Regime("present", 0.0), "plus2K": Regime("plus2K", 2.0),
                               "plus4K": Regime("plus4K", 4.0)}
 
+#: Controls: +4 K environments whose rain does not intensify, or intensifies at twice the CC rate.
+CONTROL_REGIMES: dict[str, Regime] = {"plus4K_rain0": Regime("plus4K_rain0", 4.0, rain_alpha=0.0),
+                                      "plus4K_rain14": Regime("plus4K_rain14", 4.0, rain_alpha=2 * CC_RATE)}
+
 
 def get_regime(name: str) -> Regime:
-    """Return the regime ``name`` (``present``, ``plus2K``, ``plus4K``; case-insensitive).
+    """Return the regime ``name`` (``present``, ``plus2K``, ``plus4K`` or a control regime; case-insensitive).
 
     Raises
     ------
     ValueError
         If the name is unknown; the message lists the valid names.
     """
-    for key, reg in REGIMES.items():
+    for key, reg in {**REGIMES, **CONTROL_REGIMES}.items():
         if key.lower() == str(name).lower():
             return reg
-    raise ValueError(f"unknown climate regime {name!r}; valid regimes: {list(REGIMES)}")
+    raise ValueError(f"unknown climate regime {name!r}; valid regimes: {list(REGIMES) + list(CONTROL_REGIMES)}")
 
 
 def apply_regime(rain: xr.DataArray, env: xr.Dataset, regime: str | Regime) -> tuple[xr.DataArray, xr.Dataset]:
@@ -95,7 +111,7 @@ def apply_regime(rain: xr.DataArray, env: xr.Dataset, regime: str | Regime) -> t
     require_units(rain, UNITS["rain_rate"], source="apply_regime: rain")
     r = rain.clip(min=0.0)
     w = r / (r + reg.r_half)
-    new_rain = (r * (1.0 + reg.alpha) ** (reg.delta_t * w)).astype(rain.dtype)
+    new_rain = (r * (1.0 + reg.rain_rate) ** (reg.delta_t * w)).astype(rain.dtype)
     new_rain.attrs = dict(rain.attrs, regime=reg.name, delta_t=reg.delta_t)
     new_rain.name = rain.name
     new_env = env.copy(deep=True)

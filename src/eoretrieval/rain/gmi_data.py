@@ -114,7 +114,8 @@ def simulate_scenes(rain: xr.DataArray, *, regime: str = "present", sensor: str 
         r.attrs["delta_t"] = float(dt.mean())
         e.attrs["delta_t"] = float(dt.mean())
         name = "hybrid"
-    noise_seed = seed + {"present": 11, "plus2K": 12, "plus4K": 13, "hybrid": 14}[name] * 7919
+    # the control regimes share plus4K's noise draw: they differ from it in the rain only
+    noise_seed = seed + {"present": 11, "plus2K": 12, "plus4K": 13, "hybrid": 14}.get(name, 13) * 7919
     tb = simulate_tb(r, e, sensor=sensor, seed=noise_seed)
     ds = xr.Dataset({"tb": tb, "surface_precip": r, "land_fraction": e["land_fraction"],
                      "surface_temperature": e["surface_temperature"], "tcwv": e["tcwv"],

@@ -39,7 +39,8 @@ from ..verify.probabilistic import crps_ensemble
 from .climate import get_regime
 
 __all__ = ["regime_scores", "evaluate_method", "log_pdf", "gpd_return_levels", "scaling_across_regimes",
-           "quantiles_as_members", "extreme_share", "comparison_table", "truth_entry", "satrain_entry", "build_metrics", "LOG_BINS", "HEAVY"]
+           "quantiles_as_members", "extreme_share", "comparison_table", "truth_entry", "satrain_entry", "build_metrics",
+           "warming_law_control", "LOG_BINS", "HEAVY"]
 
 #: Logarithmic rain-rate bins (mm h-1) for PDFs.
 LOG_BINS = np.logspace(-1, 2.5, 36)
@@ -249,6 +250,50 @@ def satrain_entry(table: pd.DataFrame) -> dict:
     for (product, domain), row in table.iterrows():
         out.setdefault(product, {})[domain] = {k: (None if pd.isna(v) else float(v))
                                                for k, v in row.items() if k != "name"}
+    return out
+
+
+def warming_law_control(present: Mapping[str, np.ndarray], control: Mapping[str, Mapping[str, np.ndarray]],
+                        *, tolerance: float = 1.0, best: str | None = None, q: float = 0.999) -> dict:
+    """Scaling of the ``q`` quantile between the present and each control regime, per method, against the truth.
+
+    Parameters
+    ----------
+    present : mapping
+        method -> present-climate rain (any shape), with ``"truth"`` among the methods.
+    control : mapping
+        control regime name (:data:`~eoretrieval.rain.climate.CONTROL_REGIMES`) -> method -> rain in that regime.
+    tolerance : float
+        % K-1; ``best`` (a method) passes a regime when its scaling is within it of the truth's.
+
+    Returns
+    -------
+    dict
+        ``{regime: {"rain_alpha_pct_per_K": ..., "<method>": scaling, ..., "truth": scaling, "best_passes": bool}}``
+        (``best_passes`` only with ``best``); ``scaling`` by :func:`scaling_across_regimes` over the two regimes.
+
+    Examples
+    --------
+    >>> pres = {"truth": np.array([10.0]), "m": np.array([10.0])}
+    >>> ctrl = {"plus4K_rain0": {"truth": np.array([10.0]), "m": np.array([10.0 * 1.07 ** 4])}}
+    >>> r = warming_law_control(pres, ctrl, best="m", q=0.5)["plus4K_rain0"]
+    >>> round(r["truth"], 6), round(r["m"], 6), r["best_passes"]
+    (0.0, 7.0, False)
+    """
+    if "truth" not in present:
+        raise ValueError(f"warming_law_control: no 'truth' among the present-climate methods {sorted(present)}")
+    out: dict = {}
+    for reg, by_method in control.items():
+        missing = sorted(set(by_method) ^ set(present))
+        if missing:
+            raise ValueError(f"warming_law_control: {reg}: methods {missing} are not in both the present and the "
+                             "control regime")
+        row = {"rain_alpha_pct_per_K": 100.0 * get_regime(reg).rain_rate}
+        for m, v in by_method.items():
+            row[m] = scaling_across_regimes({"present": present[m], reg: v}, q=q)
+        if best is not None:
+            row["best_passes"] = bool(abs(row[best] - row["truth"]) <= tolerance)
+        out[reg] = row
     return out
 
 
