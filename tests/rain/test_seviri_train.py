@@ -125,3 +125,35 @@ def test_predict_passes_the_sampler_to_the_ode(tmp_path):
     for sampler in ({"method": "heun", "time_power": 1.0}, {"method": "euler", "time_power": 2.0}):
         other, _ = predict(model, objective, norm, cond, n_members=2, n_steps=3, seed=1, sampler=sampler)
         assert not np.array_equal(base, other)
+
+
+def test_select_frames():
+    from eoretrieval.rain.seviri_train import select_frames
+
+    cond = np.arange(2 * 15 * 2 * 2, dtype=np.float32).reshape(2, 15, 2, 2)
+    np.testing.assert_array_equal(select_frames(cond, [1]), cond[:, 5:10])
+    np.testing.assert_array_equal(select_frames(cond, [2]), cond[:, 10:15])
+    np.testing.assert_array_equal(select_frames(cond, [0, 2]), np.concatenate([cond[:, :5], cond[:, 10:]], axis=1))
+    assert select_frames(cond, [0, 1, 2]) is cond
+    with pytest.raises(ValueError, match="expected indices 0-2"):
+        select_frames(cond, [3])
+    with pytest.raises(ValueError, match="expected indices 0-2"):
+        select_frames(cond[:, :5], [0])
+
+
+def test_a_one_frame_artefact_sees_only_the_frame_it_names(tmp_path):
+    """The lag-matched control reads the frame before the target time, the 1-frame model the target time's."""
+    rng = np.random.default_rng(3)
+    cond = rng.normal(size=(2, 15, 16, 16)).astype(np.float32)
+    for method, seen in (("flow_matching_1frame_prev", 1), ("flow_matching_1frame", 2)):
+        model, objective, norm, _ = load_method(_train(tmp_path, method))
+        assert norm["input_frames"] == [seen] and norm["n_frames"] == 1
+        base, _ = predict(model, objective, norm, cond, n_members=2, n_steps=2, seed=0)
+        other = cond.copy()
+        for f in {0, 1, 2} - {seen}:
+            other[:, 5 * f:5 * (f + 1)] = rng.normal(size=(2, 5, 16, 16))
+        same, _ = predict(model, objective, norm, other, n_members=2, n_steps=2, seed=0)
+        np.testing.assert_array_equal(same, base)
+        other[:, 5 * seen:5 * (seen + 1)] += 3.0
+        moved, _ = predict(model, objective, norm, other, n_members=2, n_steps=2, seed=0)
+        assert not np.array_equal(moved, base)

@@ -21,7 +21,7 @@
 Public names: :data:`SEVIRI_PROFILES`, :class:`SeviriProfile`, :func:`predict`, :func:`as_fields`, :func:`score`,
 :func:`evaluate_methods`, :func:`nfe_curve`, :func:`crr_statistics`, :func:`validation_frames`, :func:`training_overlap`,
 :func:`tile_scores`, :func:`tile_bootstrap`, :class:`IRLookup`, :func:`conditional_rain`, :func:`target_t108`,
-:func:`cold_top_tail`, :func:`tail_ratio_draws`, :data:`T108_EDGES_K`, :data:`METHOD_ORDER`.
+:func:`cold_top_tail`, :func:`tail_ratio_draws`, :data:`T108_EDGES_K`, :data:`METHOD_ORDER`, :data:`CONTROL_METHODS`.
 """
 
 from __future__ import annotations
@@ -45,14 +45,17 @@ from ..verify.spectral import radial_power_spectrum, spectral_slope
 from ..errors import DataError
 from .seviri_data import IR_SCALE, RainTransform, Samples
 from .seviri_sampler import sampler_for
-from .seviri_train import N_CHANNELS, load_method
+from .seviri_train import N_CHANNELS, load_method, select_frames
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
-           "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "THRESHOLDS",
+           "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "CONTROL_METHODS",
+           "THRESHOLDS",
            "FSS_SCALES_KM", "IRLookup", "conditional_rain", "target_t108", "T108_EDGES_K", "cold_top_tail",
            "tail_ratio_draws", "training_overlap"]
 
 METHOD_ORDER = ("unet", "ddpm", "flow_matching", "residual_fm", "flow_matching_1frame")
+#: controls, scored beside the methods but not among them: one frame, the one before the target time
+CONTROL_METHODS = ("flow_matching_1frame_prev",)
 THRESHOLDS = (0.1, 1.0, 5.0, 10.0)  # mm h-1
 FSS_SCALES_KM = (4, 8, 16, 32, 64)
 
@@ -77,10 +80,12 @@ class SeviriProfile:
 
 SEVIRI_PROFILES = {
     "ci": SeviriProfile(n_tiles=16, tile=48, n_members=8,
-                        nfe={"ddpm": 50, "flow_matching": 5, "residual_fm": 5, "flow_matching_1frame": 5},
+                        nfe={"ddpm": 50, "flow_matching": 5, "residual_fm": 5, "flow_matching_1frame": 5,
+                             "flow_matching_1frame_prev": 5},
                         nfe_curve_fm=(1, 2, 5, 10), nfe_curve_ddpm=(10, 25, 50)),
     "paper": SeviriProfile(n_tiles=48, tile=64, n_members=16,
-                           nfe={"ddpm": 200, "flow_matching": 20, "residual_fm": 20, "flow_matching_1frame": 20},
+                           nfe={"ddpm": 200, "flow_matching": 20, "residual_fm": 20, "flow_matching_1frame": 20,
+                                "flow_matching_1frame_prev": 20},
                            nfe_curve_fm=(1, 2, 5, 10, 20, 50), nfe_curve_ddpm=(10, 25, 50, 100, 200),
                            spectrum_band_km=(8.0, 128.0), n_boot=2000, indomain_tile=48),
 }
@@ -91,7 +96,8 @@ def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 
             sampler: dict | None = None) -> tuple[np.ndarray, float]:
     """Rain fields ``(member, sample, y, x)`` in mm h-1 and the sampling time per field (s).
 
-    ``cond`` is the 3-frame normalised IR ``(sample, 3 * 5, y, x)``; 1-frame models keep the last frame.
+    ``cond`` is the 3-frame normalised IR ``(sample, 3 * 5, y, x)``; 1-frame models keep the frame their artefact
+    names (``input_frames``; the last frame for artefacts that name none).
     The U-Net returns one member. The time per field is wall time / (members × samples). ``threads`` sets
     ``torch.set_num_threads`` (on a shared CPU, more threads than free cores make sampling many times slower).
     ``sampler`` is passed to the generative sampler: flow matching ``{"method": "euler" | "heun", "time_power": p}``
@@ -99,8 +105,7 @@ def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 
     """
     if threads:
         torch.set_num_threads(int(threads))
-    if norm["n_frames"] == 1:
-        cond = cond[:, -N_CHANNELS:]
+    cond = select_frames(cond, norm.get("input_frames", [2] if norm["n_frames"] == 1 else [0, 1, 2]))
     transform = RainTransform(**norm["rain_transform"])
     c = torch.from_numpy(np.ascontiguousarray(cond)).to(device)
     gen = torch.Generator().manual_seed(seed)

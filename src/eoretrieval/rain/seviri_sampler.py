@@ -42,7 +42,7 @@ __all__ = ["candidates", "choose", "select", "sampler_for", "choice_table", "mer
            "RULE", "RULE_DDPM"]
 
 #: the methods whose sampler is an ODE (flow matching)
-FM_METHODS = ("flow_matching", "residual_fm", "flow_matching_1frame")
+FM_METHODS = ("flow_matching", "residual_fm", "flow_matching_1frame", "flow_matching_1frame_prev")
 #: the methods whose sampler is a reverse diffusion
 DDPM_METHODS = ("ddpm",)
 #: file name, beside the artefacts

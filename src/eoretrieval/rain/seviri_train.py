@@ -1,12 +1,15 @@
 """Training command of the SEVIRI rain study: ``python -m eoretrieval.train rain_seviri [options]``.
 
-One backbone (:class:`~eoretrieval.nets.unet.UNet`), five methods:
+One backbone (:class:`~eoretrieval.nets.unet.UNet`), five methods and a control:
 
 - ``unet``: :class:`~eoretrieval.nets.objectives.Regression` (MSE), 3 frames;
 - ``ddpm``: :class:`~eoretrieval.nets.diffusion.GaussianDiffusion`, 3 frames;
 - ``flow_matching``: :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`, 3 frames;
 - ``residual_fm``: :class:`~eoretrieval.nets.flow_matching.ResidualFlowMatcher` on the ``unet`` mean, 3 frames;
-- ``flow_matching_1frame``: :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`, 1 frame.
+- ``flow_matching_1frame``: :class:`~eoretrieval.nets.flow_matching.ConditionalFlowMatcher`, 1 frame (the
+  target time's);
+- ``flow_matching_1frame_prev`` (a control): the same from the frame one step *before* the target time, the one
+  whose cloud tops the IR operator ties to the target's rain (its cooling lag is one step).
 
 Training data: the KNMI radar sequence (default), split in time (the first ``1 - val_fraction`` of the
 frames train, the rest validate), patches with IR simulated by :mod:`~eoretrieval.rain.ir_operator`.
@@ -18,7 +21,8 @@ Example::
     nice -n 10 python -m eoretrieval.train rain_seviri --method flow_matching --epochs 20 --threads 1
 
 Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`,
-:func:`training_patches`, :func:`validation_patches`, :func:`smoke_test`, :data:`METHODS`.
+:func:`training_patches`, :func:`validation_patches`, :func:`smoke_test`, :func:`select_frames`, :data:`METHODS`,
+:data:`INPUT_FRAMES`.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from ..nets.train import train
 from .seviri_data import IR_SCALE, RainTransform, load_rain_sequence, make_training_set
 
 __all__ = ["main", "build_parser", "build_method", "load_method", "training_patches", "validation_patches",
-           "smoke_test", "METHODS",
+           "smoke_test", "select_frames", "METHODS", "INPUT_FRAMES",
            "MODEL_KWARGS", "STUDY"]
 
 STUDY = "rain_seviri"
@@ -54,7 +58,10 @@ METHODS = {
     "flow_matching": ("cfm", 3, {"sigma": 0.0}),
     "residual_fm": ("residual_cfm", 3, {"sigma": 0.0}),
     "flow_matching_1frame": ("cfm", 1, {"sigma": 0.0}),
+    "flow_matching_1frame_prev": ("cfm", 1, {"sigma": 0.0}),
 }
+#: method -> the frames it sees, counted in the 3-frame window (0 oldest, 2 the target time); 3-frame methods all
+INPUT_FRAMES = {"flow_matching_1frame": [2], "flow_matching_1frame_prev": [1]}
 #: backbone size shared by all methods
 MODEL_KWARGS = {"base_channels": 12, "channel_mults": [1, 2, 4], "blocks_per_level": 1}
 N_CHANNELS = 5
@@ -252,6 +259,18 @@ def _val_metrics(model, objective, cond, target_z, transform, *, method, seed) -
             "val_n_patches": int(len(pred))}
 
 
+def select_frames(cond: np.ndarray, frames) -> np.ndarray:
+    """The channels of ``frames`` (indices in the 3-frame window, oldest first) of 3-frame inputs ``cond``
+    ``(n, 3 * 5, y, x)``."""
+    frames = [int(f) for f in frames]
+    if cond.shape[1] != 3 * N_CHANNELS or not frames or min(frames) < 0 or max(frames) > 2:
+        raise ValueError(f"select_frames: frames {frames} of inputs with {cond.shape[1]} channels; expected indices "
+                         f"0-2 of 3 frames x {N_CHANNELS} channels")
+    if frames == [0, 1, 2]:
+        return cond
+    return np.ascontiguousarray(np.concatenate([cond[:, f * N_CHANNELS:(f + 1) * N_CHANNELS] for f in frames], axis=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Train one method and write its artefact; return 0."""
     train_argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
@@ -272,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     transform = RainTransform.fit(target)  # always from the full patch set: one transform for every method
     if args.use_samples is not None:
         cond, target = cond[:args.use_samples], target[:args.use_samples]
-    if n_frames == 1:
-        cond, vcond = cond[:, -N_CHANNELS:], vcond[:, -N_CHANNELS:]
+    frames = INPUT_FRAMES.get(args.method, [0, 1, 2])
+    cond, vcond = select_frames(cond, frames), select_frames(vcond, frames)
     norm = {"method": args.method, "objective": obj_name, "objective_kwargs": obj_kwargs, "n_frames": n_frames,
+            "input_frames": frames,
             "channels": ["IR_108", "IR_120", "WV_062", "WV_073", "IR_087"], "ir_scale": IR_SCALE,
             "rain_transform": {"mean": transform.mean, "std": transform.std, "zero_below": transform.zero_below},
             "spacing_m": args.spacing_m, "time_step_min": args.time_step_min, "model_kwargs": MODEL_KWARGS,

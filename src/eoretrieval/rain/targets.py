@@ -8,16 +8,30 @@ Measured on the held-out test domain (OPERA composites) with the committed train
 - its CRPS beats the DDPM's at one tenth of the DDPM's NFE (two targets: CRPS ratio, NFE ratio);
 - multi-frame input beats single-frame on CSI and on CRPS.
 
-Public names: :data:`TARGETS` (also holding the targets of study 4, from :mod:`eoretrieval.rain.targets_gmi`).
+:data:`LAG_CONTROL_CHECKS` are not targets: the notebook's control on the frames (three frames against one frame, the
+one before the target time that the IR operator's cooling lag ties to the target's rain), checked on the same
+metrics layout so that the tile bootstrap can redraw them.
+
+Public names: :data:`TARGETS` (also holding the targets of study 4, from :mod:`eoretrieval.rain.targets_gmi`),
+:data:`LAG_CONTROL_CHECKS`.
 """
 
 from __future__ import annotations
 
 from eoretrieval.targets import Target, ratio
 
-__all__ = ["TARGETS"]
+__all__ = ["TARGETS", "LAG_CONTROL_CHECKS"]
 
 _FM, _DDPM, _UNET, _FM1 = ("methods.flow_matching", "methods.ddpm", "methods.unet", "methods.flow_matching_1frame")
+_FM1P = "methods.flow_matching_1frame_prev"
+
+#: The control on the frames (not targets): three frames beat the lag-matched single frame on CSI and on CRPS.
+LAG_CONTROL_CHECKS: list[Target] = [
+    Target("Three frames beat the lag-matched frame on CSI(1 mm/h)", ratio(f"{_FM}.csi_1", f"{_FM1P}.csi_1"), ">", 1.0,
+           section="a-control-on-the-frames-one-frame-the-right-one"),
+    Target("Three frames beat the lag-matched frame on CRPS", ratio(f"{_FM}.crps", f"{_FM1P}.crps"), "<", 1.0,
+           section="a-control-on-the-frames-one-frame-the-right-one"),
+]
 
 TARGETS: dict[str, list[Target]] = {
     "03_seviri_flow_matching": [
