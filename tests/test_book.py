@@ -198,6 +198,36 @@ def test_results_page_changes_when_a_metric_changes(tmp_path, capsys):
     assert "4 targets: 3 met, 1 missed" in page2 and "`fedcba9876`" in page2
 
 
+def test_results_page_lists_controls_apart_from_targets(tmp_path):
+    """Declared controls get their own table (passed / failed), and do not count among the targets."""
+    import json
+
+    from eoretrieval import results
+    from eoretrieval.targets import Target, ratio
+
+    root, metrics_file = _demo_repo(tmp_path)
+    controls = {"99_demo": ("rain", [Target("shuffled input loses its skill", ratio("rmse.ref", "rmse.net"), ">", 1.5,
+                                            section="4-scores-on-the-held-out-days")])}
+    page = results.render_results_page(results.collect(root=root, targets=_demo_targets(), controls=controls),
+                                       root=root)
+    assert "4 targets: 3 met, 0 missed, 1 not measured" in page  # the control is not a target
+    assert "**Controls** (not targets" in page and "1 passed, 0 failed." in page
+    row = next(ln for ln in page.splitlines() if ln.startswith("| shuffled input"))
+    assert "| 2 |" in row and "passed" in row and "met" not in row
+    assert "| control | required | measured | status | shown in |" in page
+    metrics = json.loads(metrics_file.read_text())
+    metrics["rmse"]["net"] = 0.9
+    metrics_file.write_text(json.dumps(metrics))
+    page2 = results.render_results_page(results.collect(root=root, targets=_demo_targets(), controls=controls),
+                                        root=root)
+    assert "0 passed, 1 failed." in page2 and "failed" in next(
+        ln for ln in page2.splitlines() if ln.startswith("| shuffled input"))
+    # without controls the page has no such section; the repository's declared controls are well formed
+    assert "Controls" not in results.render_results_page(results.collect(root=root, targets=_demo_targets()), root=root)
+    declared = results.declared_targets(attr="CONTROLS", optional=True)
+    assert {"03_seviri_flow_matching", "04_gmi_ood_extremes"} <= set(declared)
+
+
 def test_results_cli_writes_the_page_from_a_copy_of_the_runs(tmp_path):
     """``python -m eoretrieval.results OUT --runs-dir COPY`` on the repository's own studies."""
     import json

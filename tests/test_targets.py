@@ -95,6 +95,10 @@ def test_evaluate_targets_and_table():
     assert "< 0.5 mol m-2 s-1" in lines[3] and "missed" in lines[3]
     assert "not measured" in lines[4] and "—" in lines[4]
     assert "shown in" not in targets_table(results)
+    controls = targets_table(results, kind="control").splitlines()
+    assert controls[0].startswith("| control |") and "passed" in controls[2] and "failed" in controls[3]
+    with pytest.raises(ValueError, match="expected 'target' or 'control'"):
+        targets_table(results, kind="check")
 
 
 def test_target_is_frozen():
@@ -125,7 +129,8 @@ def test_every_declared_target_links_to_a_section_of_its_notebook():
     from eoretrieval.results import declared_targets, notebook_sections
 
     missing = []
-    for stem, (domain, targets) in declared_targets().items():
+    declared = list(declared_targets().items()) + list(declared_targets(attr="CONTROLS", optional=True).items())
+    for stem, (domain, targets) in declared:
         notebook = repo_root() / "notebooks" / f"{stem}.ipynb"
         assert notebook.exists(), f"{domain} declares targets for {stem}, which has no notebook"
         sections = notebook_sections(notebook)

@@ -1,7 +1,8 @@
 """Generate the book's "Results at a glance" page: ``python -m eoretrieval.results [out.md] [--runs-dir DIR]``.
 
 For every study notebook (``notebooks/NN_name.ipynb``) the page evaluates the study's declared targets
-(``TARGETS[stem]`` of ``eoretrieval.<domain>.targets`` for each domain in :data:`DOMAINS`) on the run's
+(``TARGETS[stem]`` of ``eoretrieval.<domain>.targets`` for each domain in :data:`DOMAINS`; its controls, checks that
+are not targets, from ``CONTROLS[stem]`` where declared) on the run's
 ``runs/<stem>/metrics.json`` and lists, per target, the requirement, the measured value, met or missed,
 and a link to the notebook section that shows it, with the commit, profile and seed of the run (read from
 the ``provenance`` block written by :func:`eoretrieval.provenance.write_metrics`). Nothing on the page is
@@ -129,13 +130,17 @@ def notebook_sections(notebook: Path) -> Sections:
     return out
 
 
-def declared_targets(domains: tuple[str, ...] = DOMAINS) -> dict[str, tuple[str, list[Target]]]:
+def declared_targets(domains: tuple[str, ...] = DOMAINS, *, attr: str = "TARGETS",
+                     optional: bool = False) -> dict[str, tuple[str, list[Target]]]:
     """Import ``eoretrieval.<domain>.targets`` for each domain that has one; return ``{stem: (domain, targets)}``.
+
+    ``attr="CONTROLS", optional=True`` reads the studies' declared controls instead (checks whose rule the chapter
+    fixed before scoring them; a module without ``CONTROLS`` declares none).
 
     Raises
     ------
     ValueError
-        Two domains declare targets for the same notebook, or ``TARGETS`` is not a dict of lists of Target.
+        Two domains declare targets for the same notebook, or ``attr`` is not a dict of lists of Target.
     """
     out: dict[str, tuple[str, list[Target]]] = {}
     for domain in domains:
@@ -146,14 +151,16 @@ def declared_targets(domains: tuple[str, ...] = DOMAINS) -> dict[str, tuple[str,
             if err.name in (f"eoretrieval.{domain}", name):
                 continue
             raise
-        table = getattr(mod, "TARGETS", None)
+        table = getattr(mod, attr, None)
+        if table is None and optional:
+            continue
         if not isinstance(table, dict):
-            raise ValueError(f"{name}.TARGETS must be a dict {{notebook stem: [Target, ...]}}, got {type(table).__name__}")
+            raise ValueError(f"{name}.{attr} must be a dict {{notebook stem: [Target, ...]}}, got {type(table).__name__}")
         for stem, targets in table.items():
             if not all(isinstance(t, Target) for t in targets):
-                raise ValueError(f"{name}.TARGETS[{stem!r}] must be a list of eoretrieval.targets.Target")
+                raise ValueError(f"{name}.{attr}[{stem!r}] must be a list of eoretrieval.targets.Target")
             if stem in out:
-                raise ValueError(f"targets for {stem!r} declared twice: eoretrieval.{out[stem][0]}.targets and {name}")
+                raise ValueError(f"{attr} for {stem!r} declared twice: eoretrieval.{out[stem][0]}.targets and {name}")
             out[stem] = (domain, list(targets))
     return out
 
@@ -172,6 +179,7 @@ class Study:
     in_book: bool
     error: str = ""
     has_notebook: bool = True
+    controls: list[TargetResult] | None = None
 
     @property
     def provenance(self) -> dict:
@@ -209,7 +217,8 @@ def _toc_files(node):
 
 def collect(*, root: Path | None = None, runs_dir: Path | None = None,
             targets: dict[str, tuple[str, list[Target]]] | None = None,
-            toc_path: Path | None = None) -> list[Study]:
+            toc_path: Path | None = None,
+            controls: dict[str, tuple[str, list[Target]]] | None = None) -> list[Study]:
     """Gather every study: notebooks under ``notebooks/`` plus any stem that has declared targets.
 
     Parameters
@@ -222,9 +231,14 @@ def collect(*, root: Path | None = None, runs_dir: Path | None = None,
         ``{stem: (domain, [Target, ...])}``; default :func:`declared_targets`.
     toc_path : Path, optional
         Table of contents of the build (default ``<root>/book/_toc.yml``): only chapters in it are linked.
+    controls : dict, optional
+        ``{stem: (domain, [Target, ...])}`` of the studies' controls; default the declared ``CONTROLS`` when
+        ``targets`` is not given, none otherwise.
     """
     root = Path(root or repo_root())
     runs_dir = Path(runs_dir or root / "runs")
+    if controls is None:
+        controls = declared_targets(attr="CONTROLS", optional=True) if targets is None else {}
     targets = declared_targets() if targets is None else targets
     toc_path = Path(toc_path or root / "book" / "_toc.yml")
     toc = set(_toc_files(yaml.safe_load(toc_path.read_text()))) if toc_path.exists() else set()
@@ -247,10 +261,13 @@ def collect(*, root: Path | None = None, runs_dir: Path | None = None,
             results = evaluate_targets(metrics, declared)
         elif declared is not None:
             results = [TargetResult(t, None, None) for t in declared]
+        checks = controls.get(stem, (None, None))[1]
+        control_results = None if checks is None else (
+            evaluate_targets(metrics, checks) if metrics is not None else [TargetResult(t, None, None) for t in checks])
         studies.append(Study(stem=stem, title=sections.title or stem, domain=domain, metrics_path=metrics_path,
                              metrics=metrics, results=results, sections=sections,
                              in_book=f"book/notebooks/{stem}" in toc and source.exists(), error=error,
-                             has_notebook=source.exists()))
+                             has_notebook=source.exists(), controls=control_results))
     return studies
 
 
@@ -308,7 +325,9 @@ def render_results_page(studies: list[Study] | None = None, *, root: Path | None
         "Every study's targets, checked against its latest run. This page is generated at book build time by "
         "`python -m eoretrieval.results` from each run's `runs/<study>/metrics.json` and the targets declared in "
         "the study's code (`eoretrieval.<domain>.targets`); do not edit it by hand. A target is *not measured* "
-        "when the run did not write the metric it needs.",
+        "when the run did not write the metric it needs. Below each study's targets, its *controls*: checks of "
+        "what the headline numbers measure (a baseline the result must beat, information it must not be using), "
+        "whose rule the chapter fixed before scoring them; they are not targets and do not count among them.",
         "",
         "| study | targets | run (profile, seed, commit) |",
         "|---|---|---|",
@@ -338,6 +357,12 @@ def render_results_page(studies: list[Study] | None = None, *, root: Path | None
         else:
             lines += [f"{_summary(s.results).capitalize()} (declared in `eoretrieval.{s.domain}.targets`).", "",
                       targets_table(s.results, link=lambda t, s=s: _link(s, t, missing)), ""]
+        if s.controls:
+            n_pass, n_fail, n_none = _count(s.controls)
+            lines += [f"**Controls** (not targets: checks of what the headline numbers measure, whose rule the chapter "
+                      f"fixed before scoring them): {n_pass} passed, {n_fail} failed"
+                      + (f", {n_none} not measured" if n_none else "") + ".", "",
+                      targets_table(s.controls, link=lambda t, s=s: _link(s, t, missing), kind="control"), ""]
     if warn:
         for msg in missing:
             print(f"warning: results page: {msg}", file=sys.stderr)

@@ -222,7 +222,8 @@ def status_text(result: TargetResult) -> str:
     return {True: "met", False: "missed", None: "not measured"}[result.met]
 
 
-def targets_table(results: list[TargetResult], *, link: Callable[[Target], str] | None = None) -> str:
+def targets_table(results: list[TargetResult], *, link: Callable[[Target], str] | None = None,
+                  kind: str = "target") -> str:
     """Return a Markdown table: target, required, measured, met/missed (and a link column when ``link``).
 
     Parameters
@@ -230,6 +231,8 @@ def targets_table(results: list[TargetResult], *, link: Callable[[Target], str] 
     results : list of TargetResult
     link : callable, optional
         Maps a target to a Markdown link (e.g. to the notebook section); adds a "shown in" column.
+    kind : {"target", "control"}
+        Controls are checks, not targets: the first column is headed "control" and they pass or fail.
 
     Examples
     --------
@@ -239,11 +242,15 @@ def targets_table(results: list[TargetResult], *, link: Callable[[Target], str] 
     | bias small | < 0.1 K | 0.05 | ✅ met |
     """
     icon = {True: "✅ ", False: "❌ ", None: ""}
-    header = ["target", "required", "measured", "status"] + (["shown in"] if link else [])
+    if kind not in ("target", "control"):
+        raise ValueError(f"targets_table: kind {kind!r}; expected 'target' or 'control'")
+    words = {True: "passed", False: "failed", None: "not measured"}
+    header = [kind, "required", "measured", "status"] + (["shown in"] if link else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in results:
         t = r.target
-        row = [_cell(t.name), _cell(t.requirement), _fmt(r.measured), icon[r.met] + status_text(r)]
+        status = status_text(r) if kind == "target" else words[r.met]
+        row = [_cell(t.name), _cell(t.requirement), _fmt(r.measured), icon[r.met] + status]
         if link:
             row.append(link(t))
         lines.append("| " + " | ".join(row) + " |")

@@ -6,14 +6,14 @@ reported with its own figures in the chapter; a number without a threshold is no
 here. The OOD score of the target is the Mahalanobis distance of scene
 Tb features.
 
-Public names: :data:`TARGETS`, :data:`BEST_METHOD`.
+Public names: :data:`TARGETS`, :data:`CONTROLS` (checks, not targets), :data:`BEST_METHOD`.
 """
 
 from __future__ import annotations
 
 from eoretrieval.targets import Target, lookup
 
-__all__ = ["TARGETS", "BEST_METHOD"]
+__all__ = ["TARGETS", "CONTROLS", "BEST_METHOD"]
 
 #: The method the targets call "best" (declared, not chosen on test data).
 BEST_METHOD = "hybrid"
@@ -66,5 +66,29 @@ TARGETS: dict[str, list[Target]] = {
         Target("AMSR2-like sensor: fine-tuning beats scratch at every size below the full set", _finetune_margin,
                ">", 0.0, section="transfer", units="mm h-1"),
         Target("ci run time < 10 min", "runtime_s", "<", 600.0, section="targets", units="s"),
+    ],
+}
+
+
+def _law_error(regime: str):
+    """|best method's - true scaling| of the warming-law control ``regime`` (% K-1), from ``warming_law_control``."""
+    def measure(metrics: dict) -> float | None:
+        best = _num(metrics, f"warming_law_control.{regime}.{BEST_METHOD}")
+        truth = _num(metrics, f"warming_law_control.{regime}.truth")
+        return None if best is None or truth is None else abs(best - truth)
+
+    measure.description = (f"|warming_law_control.{regime}.{BEST_METHOD} - warming_law_control.{regime}.truth|")
+    return measure
+
+
+#: Controls (not targets): the warming laws the networks never saw, rule fixed in the chapter before scoring.
+CONTROLS: dict[str, list[Target]] = {
+    "04_gmi_ood_extremes": [
+        Target("Warming-law control, heavy rain not intensifying: scaling of the best method within 1 %/K of the "
+               "truth", _law_error("plus4K_rain0"), "<=", 1.0, section="control-warming-laws-the-networks-never-saw",
+               units="% K-1"),
+        Target("Warming-law control, heavy rain at twice the CC rate: scaling of the best method within 1 %/K of the "
+               "truth", _law_error("plus4K_rain14"), "<=", 1.0, section="control-warming-laws-the-networks-never-saw",
+               units="% K-1"),
     ],
 }
