@@ -21,7 +21,7 @@ south first with line numbers counted from the south and pixel numbers from the 
 times, and each line's acquisition time. It makes format-exact test files for the real-archive route, with content
 nobody has to trust.
 
-When was a grid seen? SEVIRI scans from south to north over about 12 minutes, so Europe is seen some 10 minutes
+When was a grid seen? SEVIRI scans from south to north over about 12 minutes, so Europe is seen some 11 minutes
 after the repeat cycle's nominal start (the ``time`` satpy reports). The satpy route also returns ``scan_time``
 (along ``time``): the median acquisition time of the scan lines over the returned grid, from the lines' times in
 the file; matching SEVIRI to radar times should use it.
@@ -214,7 +214,7 @@ def _scan_time(native: xr.DataArray, area, start: np.datetime64) -> tuple[np.dat
 def scan_offset_s(line) -> np.ndarray:
     """Seconds after the repeat cycle's start at which SEVIRI's nominal scan reaches ``line`` (1-based, counted from
     the south as the level-1.5 format counts them): three IR lines per mirror rotation (100 rpm, 0.6 s), south to
-    north, so the full disc takes 12.4 min and 50 N is seen about 10 min after the slot's nominal time. Real files
+    north, so the full disc takes 12.4 min and 50 N is seen about 11 min after the slot's nominal time. Real files
     carry each line's measured time; this model is what :func:`write_eumetsat_l15_nc` writes."""
     return ((np.asarray(line) - 1) // 3) * 0.6
 

@@ -192,7 +192,7 @@ def load_seviri_on_rain_grid(files: str | list, reader: str, rain: xr.DataArray,
 
     Each file is read with :func:`eoretrieval.io.seviri.read_seviri` (satpy ``reader``; nearest neighbour onto
     :func:`rain_area`); each radar time takes the slot whose scan over the radar grid (``scan_time``: the median
-    acquisition time of the lines over it, some 10 minutes after the slot's nominal start over Europe) is nearest,
+    acquisition time of the lines over it, some 11 minutes after the slot's nominal start over Europe) is nearest,
     within ``max_offset_min``; a file without line times counts as seen at its nominal start (``scan_time_source``
     in the attributes says which).
 

@@ -45,7 +45,7 @@ from ..verify.spectral import radial_power_spectrum, spectral_slope
 from ..errors import DataError
 from .seviri_data import IR_SCALE, RainTransform, Samples
 from .seviri_sampler import sampler_for
-from .seviri_train import N_CHANNELS, load_method, select_frames
+from .seviri_train import N_CHANNELS, input_frames, load_method, select_frames
 
 __all__ = ["SEVIRI_PROFILES", "SeviriProfile", "predict", "as_fields", "score", "evaluate_methods", "nfe_curve",
            "crr_statistics", "validation_frames", "tile_scores", "tile_bootstrap", "METHOD_ORDER", "CONTROL_METHODS",
@@ -105,7 +105,7 @@ def predict(model, objective, norm: dict, cond: np.ndarray, *, n_members: int = 
     """
     if threads:
         torch.set_num_threads(int(threads))
-    cond = select_frames(cond, norm.get("input_frames", [2] if norm["n_frames"] == 1 else [0, 1, 2]))
+    cond = select_frames(cond, input_frames(norm))
     transform = RainTransform(**norm["rain_transform"])
     c = torch.from_numpy(np.ascontiguousarray(cond)).to(device)
     gen = torch.Generator().manual_seed(seed)

@@ -21,8 +21,8 @@ Example::
     nice -n 10 python -m eoretrieval.train rain_seviri --method flow_matching --epochs 20 --threads 1
 
 Public names: :func:`main`, :func:`build_parser`, :func:`build_method`, :func:`load_method`,
-:func:`training_patches`, :func:`validation_patches`, :func:`smoke_test`, :func:`select_frames`, :data:`METHODS`,
-:data:`INPUT_FRAMES`.
+:func:`training_patches`, :func:`validation_patches`, :func:`smoke_test`, :func:`select_frames`,
+:func:`input_frames`, :data:`METHODS`, :data:`INPUT_FRAMES`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from ..nets.train import train
 from .seviri_data import IR_SCALE, RainTransform, load_rain_sequence, make_training_set
 
 __all__ = ["main", "build_parser", "build_method", "load_method", "training_patches", "validation_patches",
-           "smoke_test", "select_frames", "METHODS", "INPUT_FRAMES",
+           "smoke_test", "select_frames", "input_frames", "METHODS", "INPUT_FRAMES",
            "MODEL_KWARGS", "STUDY"]
 
 STUDY = "rain_seviri"
@@ -257,6 +257,12 @@ def _val_metrics(model, objective, cond, target_z, transform, *, method, seed) -
     return {"val_csi_1": float(hit / max(hit + miss + fa, 1)),
             "val_q99_ratio": float(np.percentile(pred, 99) / max(np.percentile(truth, 99), 1e-6)),
             "val_n_patches": int(len(pred))}
+
+
+def input_frames(norm: dict) -> list[int]:
+    """The frames an artefact's network sees (indices in the 3-frame window), from its ``normalisation.json``;
+    artefacts written before ``input_frames`` was recorded: the last frame for 1-frame models, all three otherwise."""
+    return [int(f) for f in norm.get("input_frames", [2] if norm["n_frames"] == 1 else [0, 1, 2])]
 
 
 def select_frames(cond: np.ndarray, frames) -> np.ndarray:
