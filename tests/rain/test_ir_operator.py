@@ -92,6 +92,20 @@ def test_cloud_top_cooling_leads_rain():
     assert float(with_lag["IR_108"][0].min()) < 230 and float(no_lag["IR_108"][0].min()) > 270
 
 
+def test_the_lag_is_in_minutes_whatever_the_time_step():
+    """At 5-minute steps the 15-minute lag is three frames: the IR at t shows the rain at t + 15 min, not t + 5."""
+    from eoretrieval.rain.ir_operator import frames_ahead
+
+    frames = np.stack([np.zeros((64, 64))] * 3 + [_disk()] + [np.zeros((64, 64))] * 3)  # rain only in frame 3
+    ir = seviri_ir_operator(_rain(frames, step_min=5), seed=0, config=IROperatorConfig(**QUIET, lag_min=15.0))
+    assert float(ir["IR_108"][0].min()) < 230  # t sees t + 15 min
+    assert float(ir["IR_108"][1].min()) > 270 and float(ir["IR_108"][2].min()) > 270  # t + 5 sees t + 20: nothing
+    half = seviri_ir_operator(_rain(frames, step_min=10), seed=0, config=IROperatorConfig(**QUIET, lag_min=15.0))
+    # at 10-minute steps frame 2 (t + 20 min) sees t + 35 min, halfway between frame 3 (rain) and frame 4 (none)
+    assert float(half["IR_108"][2].min()) < 230 and float(half["IR_108"][0].min()) > 270
+    assert frames_ahead(5.0) == 3 and frames_ahead(15.0) == 1 and frames_ahead(10.0) == 2
+
+
 def test_layout_nan_and_seed():
     frames = np.stack([_disk()] * 3)
     frames[:, :4, :4] = np.nan

@@ -7,7 +7,8 @@ tested on IR images simulated from real radar rain. The operator keeps the reaso
 - **cold convective tops**: the 10.8 µm cloud-top temperature of raining cloud follows the inverse of the
   Auto-Estimator relation :cite:`vicente1998`, with a multiplicative log-normal scatter (the same top can rain
   very differently);
-- **lag**: cloud tops cool before the rain peaks; the IR at time *t* sees the rain at *t + lag*;
+- **lag**: cloud tops cool before the rain peaks; the IR at time *t* sees the rain at *t + lag* (interpolated
+  between frames; :func:`frames_ahead` says how many later frames a sequence must carry);
 - **non-raining anvils**: cold cirrus spreads tens of km downwind of convective cores where nothing rains
   (and thin anvil edges have a large 10.8-12.0 µm split-window difference :cite:`inoue1987`);
 - **warm rain**: part of the light rain falls from shallow, warm clouds that IR cannot tell from clear sky;
@@ -22,8 +23,8 @@ colder over water clouds and clear sky :cite:`strabala1994`.
 
 The output has the layout of :func:`eoretrieval.io.seviri.read_seviri`, so real SEVIRI data slot in unchanged.
 
-Public names: :class:`IROperatorConfig`, :func:`seviri_ir_operator`, :func:`auto_estimator_rain`,
-:func:`auto_estimator_temperature`, :func:`gpi_rain`.
+Public names: :class:`IROperatorConfig`, :func:`seviri_ir_operator`, :func:`frames_ahead`,
+:func:`auto_estimator_rain`, :func:`auto_estimator_temperature`, :func:`gpi_rain`.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from scipy import ndimage
 from ..errors import DataError
 from ..io.seviri import SEVIRI_CHANNELS
 
-__all__ = ["IROperatorConfig", "seviri_ir_operator", "auto_estimator_rain", "auto_estimator_temperature",
-           "gpi_rain"]
+__all__ = ["IROperatorConfig", "seviri_ir_operator", "frames_ahead", "auto_estimator_rain",
+           "auto_estimator_temperature", "gpi_rain"]
 
 _AE_A, _AE_B, _AE_C = 1.1183e11, 3.6382e-2, 1.2  # Vicente et al. (1998), R = A exp(-B T^C), T in K, R in mm h-1
 
@@ -181,6 +182,19 @@ def _frame_bt(rain_seen: np.ndarray, rain_now: np.ndarray, *, cfg: IROperatorCon
     return out
 
 
+def frames_ahead(step_min: float, config: IROperatorConfig | None = None) -> int:
+    """How many frames after a time the operator reads to simulate its IR: the cooling lag in time steps, rounded up
+    (one for the 15-minute lag at 15-minute steps, three at 5-minute steps, none without a lag).
+
+    Examples
+    --------
+    >>> frames_ahead(15.0), frames_ahead(5.0), frames_ahead(30.0), frames_ahead(15.0, IROperatorConfig(lag_min=0.0))
+    (1, 3, 1, 0)
+    """
+    cfg = config or IROperatorConfig()
+    return int(np.ceil(cfg.lag_min / step_min - 1e-9)) if step_min > 0 else 0
+
+
 def seviri_ir_operator(rain: xr.DataArray, *, seed: int | np.random.Generator = 0,
                        config: IROperatorConfig | None = None) -> xr.Dataset:
     """Simulate SEVIRI IR brightness temperatures from a rain-rate sequence.
@@ -234,7 +248,8 @@ def seviri_ir_operator(rain: xr.DataArray, *, seed: int | np.random.Generator = 
         step_min = float(np.median(np.diff(rain.time.values)) / np.timedelta64(1, "m"))
     else:
         step_min = float(rain.attrs.get("time_step_min", 15.0))
-    w = min(cfg.lag_min / step_min, 1.0) if step_min > 0 else 0.0
+    lead = cfg.lag_min / step_min if step_min > 0 else 0.0  # the lag in time steps
+    k_lead, w = int(np.floor(lead)), lead - np.floor(lead)
     # scene background (constant over the sequence, as the weather regime is)
     shape = (ny, nx)
     direction = rng.uniform(0, 2 * np.pi)
@@ -250,8 +265,8 @@ def seviri_ir_operator(rain: xr.DataArray, *, seed: int | np.random.Generator = 
     }
     frames = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in SEVIRI_CHANNELS}
     for k in range(nt):
-        nxt = values[min(k + 1, nt - 1)]
-        seen = (1 - w) * values[k] + w * nxt
+        # the rain at t + lag, interpolated between the frames around it (the last frame past the sequence's end)
+        seen = (1 - w) * values[min(k + k_lead, nt - 1)] + w * values[min(k + k_lead + 1, nt - 1)]
         bts = _frame_bt(seen, values[k], cfg=cfg, dx_km=dx_km, rng=rng, wind=wind, background=background)
         for name, arr in bts.items():
             frames[name][k] = np.where(missing[k], np.nan, arr)

@@ -32,7 +32,7 @@ from ..io.radar import import_pysteps
 from ..errors import DataError
 from ..io.radar import read_radar_sequence
 from ..io.seviri import SEVIRI_CHANNELS, check_seviri_layout, read_seviri
-from .ir_operator import IROperatorConfig, seviri_ir_operator
+from .ir_operator import IROperatorConfig, frames_ahead, seviri_ir_operator
 
 __all__ = ["load_rain_sequence", "to_rain_rate", "resample_to_spacing", "make_training_set", "make_test_set",
            "RainTransform", "Samples", "ir_to_input", "load_seviri_on_rain_grid", "rain_area", "IR_SCALE"]
@@ -278,7 +278,7 @@ def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frame
                       margin: int = 8, config: IROperatorConfig | None = None,
                       intensity_range: tuple[float, float] | None = None,
                       progress: bool | None = None) -> Samples:
-    """Random fully-covered patches of ``n_frames`` (+1 future frame for the cooling lag), augmented by
+    """Random fully-covered patches of ``n_frames`` (+ the later frames the cooling lag needs), augmented by
     rot90/flips of the rain, with IR simulated independently for each sample.
 
     ``intensity_range = (lo, hi)`` multiplies the rain of each patch (all its frames) by a factor drawn
@@ -301,11 +301,12 @@ def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frame
     size = patch + 2 * margin
     times = rain.time.values
     valid_all = np.isfinite(vals)
+    ahead = frames_ahead(step, config)  # later frames the operator reads for the cooling lag
     candidates = []
     for k in range(nt):
         if not _sequence_ok(times, k, n_frames, step):
             continue
-        cov = valid_all[k - n_frames + 1:min(k + 2, nt)].all(axis=0).astype(np.int32)
+        cov = valid_all[k - n_frames + 1:min(k + 1 + ahead, nt)].all(axis=0).astype(np.int32)
         integ = cov.cumsum(0).cumsum(1)
         integ = np.pad(integ, ((1, 0), (1, 0)))
         window_sum = integ[size:, size:] - integ[:-size, size:] - integ[size:, :-size] + integ[:-size, :-size]
@@ -322,7 +323,7 @@ def make_training_set(rain: xr.DataArray, *, n_samples: int, patch: int, n_frame
         k, ys, xs = candidates[rng.integers(len(candidates))]
         j = rng.integers(ys.size)
         y0, x0 = int(ys[j]), int(xs[j])
-        k1 = min(k + 1, nt - 1)
+        k1 = min(k + ahead, nt - 1)
         block = vals[k - n_frames + 1:k1 + 1, y0:y0 + size, x0:x0 + size]
         block = np.rot90(block, rng.integers(4), axes=(1, 2))
         if rng.random() < 0.5:
@@ -349,7 +350,7 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
     A tile is kept if it is fully covered in its ``n_frames`` frames and at least ``min_wet_fraction`` of its
     target frame has rain ≥ 0.1 mm h-1 (a scene without rain cannot score a retrieval); at most ``max_tiles``
     are kept, spread evenly over the candidate list (in time/space order, not by rain amount). The IR of each
-    tile is simulated on the tile plus ``margin`` pixels (and the next frame for the cooling lag), with a seed
+    tile is simulated on the tile plus ``margin`` pixels (and the later frames the cooling lag needs), with a seed
     drawn from ``seed``. The same tiles serve every method (1-frame models use the last frame's channels).
     With ``ir`` (real SEVIRI on ``rain``'s grid and times, :func:`load_seviri_on_rain_grid`) nothing is simulated:
     the tiles' channels are cut from it, and a tile must also have IR everywhere in its frames.
@@ -405,7 +406,7 @@ def make_test_set(rain: xr.DataArray, *, tile: int, n_frames: int, seed: int, ma
             conds.append(ir_to_input(tile_ir, slice(0, n_frames)))
             rains.append(vals[k, y0:y0 + tile, x0:x0 + tile].astype(np.float32))
             continue
-        k1 = min(k + 1, nt - 1)
+        k1 = min(k + frames_ahead(step, config), nt - 1)
         window = rain.isel(time=slice(k - n_frames + 1, k1 + 1), y=slice(y0 - margin, y0 + tile + margin),
                            x=slice(x0 - margin, x0 + tile + margin))
         sim = seviri_ir_operator(window.fillna(0.0), seed=rng, config=config)
