@@ -51,9 +51,11 @@ from .gmi_data import (DEFAULT_IMPORTER, DEFAULT_RAIN_FILES, GMI_PROFILES, build
 from .gmi_simulator import SAMPLE
 
 __all__ = ["METHODS", "STUDY", "prepare_data", "split", "build_model", "load_model", "predict", "retrieve_all", "build_parser", "main",
-           "FM_SCALE"]
+           "FM_SCALE", "HYBRID_WARMING_K"]
 
 STUDY = "rain_gmi"
+#: The hybrid method's warmer training scenes: each warmed by a uniform draw in this range (K), at the CC rate.
+HYBRID_WARMING_K = (1.0, 5.0)
 #: flow matching works on y = log1p(R) / FM_SCALE
 FM_SCALE = 1.5
 _QUANTILE_METHODS = ("quantile", "hybrid")
@@ -104,12 +106,13 @@ def prepare_data(rain_files: str = DEFAULT_RAIN_FILES, *, importer: str = DEFAUL
 
 
 def _hybrid(ds_present: xr.Dataset, rain_files, importer, profile, seed, sensor="gmi") -> xr.Dataset:
-    """Warmer training scenes: the present training rain warmed by U(1, 5) K per scene (hybrid training)."""
+    """Warmer training scenes: the present training rain warmed by U(:data:`HYBRID_WARMING_K`) K per scene (hybrid
+    training)."""
     rain = ds_present["surface_precip"]
     base = rain.copy()
     # undo nothing: the present regime has delta_t = 0, so its rain is the base rain
     rng = np.random.default_rng(seed + 77)
-    dt = rng.uniform(1.0, 5.0, rain.sizes[SAMPLE])
+    dt = rng.uniform(*HYBRID_WARMING_K, rain.sizes[SAMPLE])
     base.attrs = {k: v for k, v in rain.attrs.items() if k not in ("regime", "delta_t")}
     ds = simulate_scenes(base, sensor=sensor, seed=seed + 5, delta_t=dt)
     return ds.assign_coords(split=ds_present["split"], source=ds_present["source"])
