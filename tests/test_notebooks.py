@@ -23,7 +23,8 @@ REQUIRED_KEYS = {
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
                                 "tile_bootstrap", "ir_conditional", "test_overlaps_training", "ir_source", "profile", "seed"},
     "04_gmi_ood_extremes": {"methods", "ood_auroc", "satrain_baselines", "transfer", "profile", "seed"},
-    "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout", "holdout_nee"},
+    "05_vprm_sentinel2": {"within_class_loso", "temporal_cv", "null", "sites", "holdout", "holdout_nee",
+                          "neighbourhood_control", "controls"},
 }
 
 
@@ -163,6 +164,9 @@ def test_vprm_notebook_runs_on_a_folder_of_other_towers_with_a_holdout_tower(tmp
     assert "FI-Hyy" not in m["nee_towers"] and m["holdout_nee_unscored"] == []
     assert m["holdout_nee"]["FI-Hyy"]["vprm"]["n_months"] > 12
     assert set(m["holdout"]) == {"FI-Hyy"}
+    # no two of these towers are within 30 km: the control on neighbours changes no training set
+    assert m["neighbourhood_control"]["neighbourhoods"] == {} and m["neighbourhood_control"]["unscored"] == {}
+    assert all(not b["changed"]["towers"] for b in m["neighbourhood_control"]["classes"].values())
 
 
 #: The reference metrics of notebook 01 (ci profile, committed networks); regenerate after an intended change with

@@ -129,3 +129,87 @@ def test_bad_holdout_is_refused():
         cv.within_class_loso(ds, ["vprm"], holdout=["XX"], progress=False)
     with pytest.raises(ValueError, match="fewer than 3 other towers"):
         cv.within_class_loso(ds, ["vprm"], holdout=["DBF0"], progress=False)
+
+
+def _placed(ds, lat, lon):
+    return ds.assign(lat=("site", np.asarray(lat, float)), lon=("site", np.asarray(lon, float)))
+
+
+def test_tower_neighbourhoods_single_linkage_and_radius():
+    ds = _placed(_towers(n_per_class=3), [50.0, 50.18, 50.36, 50.0, 10.0, -30.0], [10.0] * 4 + [100.0, -60.0])
+    # ENF0-ENF1 and ENF1-ENF2 20 km apart (ENF0-ENF2 40 km); DBF0 on ENF0; DBF1, DBF2 far away
+    nbh = cv.tower_neighbourhoods(ds, 30.0)
+    assert nbh["ENF0"] == nbh["ENF2"] == nbh["DBF0"] == "DBF0+ENF0+ENF1+ENF2"  # linked through ENF1
+    assert nbh["DBF1"] == "DBF1" and nbh["DBF2"] == "DBF2"
+    near = cv.tower_neighbourhoods(ds, 15.0)
+    assert near["ENF0"] == near["DBF0"] == "DBF0+ENF0" and near["ENF1"] == "ENF1"
+    assert len(set(cv.tower_neighbourhoods(ds, 0.0).values())) == 6
+    bad = ds.copy(deep=True)
+    bad["lat"].loc[{"site": "ENF1"}] = np.nan
+    with pytest.raises(ValueError, match=r"\['ENF1'\] have no coordinates"):
+        cv.tower_neighbourhoods(bad, 30.0)
+
+
+def test_neighbours_leave_training_with_the_held_out_tower():
+    """Corrupting ENF0's twin changes ENF0's leave-one-site-out prediction, but not the one with neighbourhoods out."""
+    ds = _placed(_towers(k_true=0.5), [50.0, 50.001, 40, 30, 20, 10, 0, -10], [10.0] * 8)
+    nbh = cv.tower_neighbourhoods(ds, 30.0)
+    assert nbh["ENF0"] == nbh["ENF1"] == "ENF0+ENF1"
+    kw = dict(inner_folds=2, progress=False, candidates=[LUE_MODELS["vprm"], LUE_MODELS["vprm_sm"]])
+    ds2 = ds.copy(deep=True)
+    ds2["gpp"].loc[{"site": "ENF1"}] = ds2["gpp"].sel(site="ENF1") * 3.0
+    a, b = (cv.within_class_loso(d, ["vprm"], neighbourhood=nbh, **kw) for d in (ds, ds2))
+    for m in ("vprm", "vprm_plus", "seasonal_cycle", "linear"):
+        np.testing.assert_allclose(a["pred"][m][0], b["pred"][m][0], err_msg=m)
+    c, d = (cv.within_class_loso(x, ["vprm"], **kw) for x in (ds, ds2))
+    assert np.nanmax(np.abs(c["pred"]["vprm"][0] - d["pred"]["vprm"][0])) > 0.1
+
+
+def test_inner_folds_and_bootstrap_keep_neighbourhoods_whole():
+    nbh = {"a": "a+b", "b": "a+b", "c": "c", "d": "d+e", "e": "d+e", "f": "f"}
+    for seed in range(5):
+        folds = cv._inner_folds(list(nbh), 2, seed, nbh)
+        assert sorted(s for f in folds for s in f) == sorted(nbh)
+        assert all({"a", "b"} <= set(f) or not {"a", "b"} & set(f) for f in folds)
+    w = cv._boot_weights(6, 200, 0, blocks=[nbh[s] for s in nbh])
+    np.testing.assert_array_equal(w[:, 0], w[:, 1])
+    np.testing.assert_array_equal(w[:, 3], w[:, 4])
+    assert (w[:, 0] != w[:, 2]).any()
+    # without blocks, towers are resampled one by one as before
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 6, size=(200, 6))
+    np.testing.assert_array_equal(cv._boot_weights(6, 200, 0), np.stack([np.bincount(r, minlength=6) for r in idx]))
+
+
+def test_a_tower_without_training_neighbourhoods_is_listed_not_scored():
+    ds = _placed(_towers(n_per_class=3), [50.0, 50.01, 50.02, 0, 10, 20], [10.0] * 6)
+    nbh = cv.tower_neighbourhoods(ds, 30.0)
+    res = cv.within_class_loso(ds, ["vprm"], neighbourhood=nbh, inner_folds=2, progress=False,
+                               candidates=[LUE_MODELS["vprm"]])
+    assert set(res["unscored"]) == {"ENF0", "ENF1", "ENF2"}
+    assert "in 0 neighbourhood(s)" in res["unscored"]["ENF0"]
+    assert np.isnan(res["pred"]["vprm"][:3]).all() and np.isfinite(res["pred"]["vprm"][3:]).any()
+    m = cv.loso_metrics(res, ds, n_boot=20)
+    assert set(m["within_class_loso"]) == {"DBF"}
+    assert cv.selection_summary(res)["ENF"] == {}
+
+
+def test_neighbourhood_control_sees_a_flattering_twin():
+    """Two co-located towers share a higher light-use efficiency: with the twin in training the pair is predicted
+    better than with it left out, and the control says so."""
+    ds = _placed(_towers(k_true=0.0), [50.0, 50.001, 40, 30, 20, 10, 0, -10], [10.0] * 8)
+    for s in ("ENF0", "ENF1"):
+        ds["gpp"].loc[{"site": s}] = ds["gpp"].sel(site=s) * 2.0
+    kw = dict(inner_folds=2, progress=False, candidates=[LUE_MODELS["vprm"]])
+    res = cv.within_class_loso(ds, ["lue", "vprm"], **kw)
+    out = cv.neighbourhood_control(ds, res, radius_km=30.0, sensitivity_km=(5000.0,), n_boot=20, **kw)
+    assert out["neighbourhoods"] == {"ENF0+ENF1": ["ENF0", "ENF1"]}
+    ch = out["classes"]["ENF"]["changed"]
+    assert ch["towers"] == ["ENF0", "ENF1"]
+    assert ch["gpp_r2_neighbourhoods_out"] < ch["gpp_r2_loso"] - 0.05
+    assert out["classes"]["DBF"]["changed"]["towers"] == []
+    # DBF has no neighbours: the same training sets, so the reference form scores exactly as in leave-one-site-out
+    declared = cv.loso_metrics(res, ds, n_boot=20)["within_class_loso"]["DBF"]["vprm"]["gpp_r2"]
+    assert out["classes"]["DBF"]["vprm"]["gpp_r2"] == pytest.approx(declared, rel=1e-12)
+    assert out["classes"]["ENF"]["vprm_plus"]["n_sites"] == 4 and out["unscored"] == {}
+    assert set(out["sensitivity"]) == {"5000"} and out["sensitivity"]["5000"]["ENF"]["n_changed"] == 4

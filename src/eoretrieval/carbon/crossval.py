@@ -15,11 +15,17 @@ towers' days, with site-block bootstrap intervals (towers resampled with replace
 skill (:func:`anomalies`: each tower's own smoothed day-of-year mean removed from truth and prediction) and
 annual sums (:func:`annual_sums`).
 
+Neighbouring towers (:func:`tower_neighbourhoods`): with ``neighbourhood`` given, :func:`within_class_loso`
+leaves every tower of the held-out tower's neighbourhood out of its training set, the inner selection assigns whole
+neighbourhoods to its folds, and :func:`loso_metrics` resamples whole neighbourhoods in its intervals;
+:func:`neighbourhood_control` sets that against the leave-one-site-out numbers.
+
 Public names: :func:`within_class_loso`, :func:`seasonal_cycle_null`, :func:`linear_null`, :func:`skill_sums`,
 :func:`r2_from_sums`, :func:`r2_with_ci`, :func:`gain_ci`, :func:`anomalies`, :func:`annual_sums`,
 :func:`monthly_means`, :func:`class_groups`, :func:`bound_table`, :func:`loso_metrics`, :func:`selection_summary`,
 :func:`holdout_metrics`, :func:`stress_test`, :func:`metrics_frame`, :class:`ForestProfile`,
-:data:`FOREST_PROFILES`, :func:`cross_class_transfer`, :data:`CANDIDATES`.
+:data:`FOREST_PROFILES`, :func:`cross_class_transfer`, :func:`tower_neighbourhoods`,
+:func:`neighbourhood_control`, :data:`CANDIDATES`.
 """
 
 from __future__ import annotations
@@ -31,11 +37,12 @@ import pandas as pd
 import xarray as xr
 
 from .lue import LUE_MODELS, LUEModel, fit_lue, lue_inputs, predict_gpp
+from .towers import great_circle_km
 
 __all__ = ["within_class_loso", "seasonal_cycle_null", "linear_null", "skill_sums", "r2_from_sums", "r2_with_ci",
            "gain_ci", "anomalies", "annual_sums", "monthly_means", "class_groups", "bound_table", "loso_metrics",
            "selection_summary", "holdout_metrics", "stress_test", "metrics_frame", "ForestProfile", "FOREST_PROFILES",
-           "cross_class_transfer",
+           "cross_class_transfer", "tower_neighbourhoods", "neighbourhood_control",
            "CANDIDATES"]
 
 #: Candidate upgrades for the nested choice of ``vprm_plus`` (terms and constants).
@@ -52,6 +59,40 @@ def class_groups(ds: xr.Dataset, *, min_towers: int = 3, exclude=()) -> dict[str
         if len(members) >= min_towers:
             out[c] = members
     return out
+
+
+def tower_neighbourhoods(ds: xr.Dataset, radius_km: float) -> dict[str, str]:
+    """Tower -> neighbourhood label: towers closer than ``radius_km`` (great circle) are linked, and linked
+    towers form one neighbourhood (single linkage), whatever their class. The label joins the sorted tower ids
+    with ``+``; a tower without neighbours is its own neighbourhood. ``radius_km = 0`` gives every tower its own.
+
+    Raises
+    ------
+    ValueError
+        A tower has no coordinates, or ``radius_km`` is negative.
+    """
+    if not radius_km >= 0:
+        raise ValueError(f"neighbourhood radius must be >= 0 km, got {radius_km!r}")
+    sites = [str(v) for v in ds["site"].values]
+    lat, lon = ds["lat"].values.astype(float), ds["lon"].values.astype(float)
+    bad = [s for s, a, b in zip(sites, lat, lon) if not (np.isfinite(a) and np.isfinite(b))]
+    if bad:
+        raise ValueError(f"towers {bad} have no coordinates (lat/lon of the site table); neighbourhoods need them")
+    d = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    parent = list(range(len(sites)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(d < radius_km, 1))):
+        parent[root(int(i))] = root(int(j))
+    members: dict[int, list[str]] = {}
+    for i, s in enumerate(sites):
+        members.setdefault(root(i), []).append(s)
+    return {s: "+".join(sorted(members[root(i)])) for i, s in enumerate(sites)}
 
 
 def seasonal_cycle_null(gpp: np.ndarray, train_rows, time, *, window: int = 15) -> np.ndarray:
@@ -84,10 +125,21 @@ def linear_null(x: dict, y: np.ndarray, train: np.ndarray) -> np.ndarray:
     return a @ coef
 
 
-def _inner_r2(model: LUEModel, x, y, train_sites, site_arr, *, folds: int, seed: int, subsample: int) -> float:
+def _inner_folds(train_sites, folds: int, seed: int, neighbourhood: dict | None) -> list[np.ndarray]:
+    """Inner selection folds: towers (or, with ``neighbourhood``, whole neighbourhoods) dealt out at random."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(train_sites))
-    groups = [np.asarray(train_sites)[order[i::folds]] for i in range(folds)]
+    if neighbourhood is None:
+        order = rng.permutation(len(train_sites))
+        return [np.asarray(train_sites)[order[i::folds]] for i in range(folds)]
+    labels = sorted({neighbourhood[t] for t in train_sites})
+    order = rng.permutation(len(labels))
+    return [np.asarray([t for t in train_sites if neighbourhood[t] in {labels[k] for k in order[i::folds]}])
+            for i in range(folds)]
+
+
+def _inner_r2(model: LUEModel, x, y, train_sites, site_arr, *, folds: int, seed: int, subsample: int,
+              neighbourhood: dict | None = None) -> float:
+    groups = _inner_folds(train_sites, folds, seed, neighbourhood)
     sse = sst_y = sst_yy = n = 0.0
     for g in groups:
         held = np.isin(site_arr, g)
@@ -104,7 +156,8 @@ def _inner_r2(model: LUEModel, x, y, train_sites, site_arr, *, folds: int, seed:
 
 def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=(), candidates=None,
                       n_starts: int = 1, seed: int = 0, inner_folds: int = 3, inner_subsample: int = 2,
-                      subsample: int = 1, tol: float = 0.002, progress: bool = True) -> dict:
+                      subsample: int = 1, tol: float = 0.002, progress: bool = True,
+                      neighbourhood: dict | None = None) -> dict:
     """Within-class leave-one-site-out predictions of every model, the nulls and the nested ``vprm_plus``.
 
     Parameters
@@ -119,13 +172,18 @@ def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=()
         Fit on every n-th valid day (outer folds, inner selection folds); predictions cover every day.
     candidates : list of LUEModel
         Candidate upgrades for ``vprm_plus`` (default :data:`CANDIDATES`).
+    neighbourhood : dict, optional
+        :func:`tower_neighbourhoods`: the held-out tower's whole neighbourhood leaves its training set, and the
+        inner selection folds take whole neighbourhoods. A tower whose training towers lie in fewer than two
+        neighbourhoods is not predicted; it is listed in ``unscored`` with the reason.
 
     Returns
     -------
     dict
         ``pred[model]`` (array site x time; NaN where not predicted), ``fits[model][site]`` (LUEFit dicts),
         ``selected[site]`` (candidate chosen for ``vprm_plus`` in the fold), ``inner_r2[site]``,
-        ``groups`` (class -> towers), ``holdout_pred[model]``, ``holdout_selected``.
+        ``groups`` (class -> towers), ``holdout_pred[model]``, ``holdout_selected``, ``unscored`` (tower -> why),
+        ``neighbourhood``.
     """
     from tqdm import tqdm
 
@@ -142,7 +200,13 @@ def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=()
     fits = {m: {} for m in list(models) + ["vprm_plus"]}
     selected, inner, hold_sel = {}, {}, {}
     igbp = dict(zip(sites, ds["igbp"].values.tolist()))
-    jobs = [(c, s, [t for t in members if t != s], False) for c, members in groups.items() for s in members]
+
+    def training(held, members):
+        if neighbourhood is None:
+            return [t for t in members if t != held]
+        return [t for t in members if neighbourhood[t] != neighbourhood[held]]
+
+    jobs = [(c, s, training(s, members), False) for c, members in groups.items() for s in members]
     for h in holdout:
         if h not in igbp:
             raise ValueError(f"hold-out tower {h!r} is not in the data (towers: {sites})")
@@ -151,9 +215,15 @@ def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=()
                              "GPP, so no class model can be fitted for it")
         if not np.isfinite(ds["gpp"].sel(site=h).values).any():
             raise ValueError(f"hold-out tower {h!r} has no GPP to score against")
-    jobs += [(igbp[h], h, groups[igbp[h]], True) for h in holdout]
+    jobs += [(igbp[h], h, training(h, groups[igbp[h]]), True) for h in holdout]
+    unscored = {}
     for cls, held, train_sites, is_holdout in tqdm(jobs, desc="within-class leave-one-site-out",
                                                    disable=None if progress else True):
+        n_units = len({neighbourhood[t] for t in train_sites}) if neighbourhood else len(train_sites)
+        if n_units < 2:
+            unscored[held] = (f"{len(train_sites)} training tower(s) of class {cls} in {n_units} neighbourhood(s) "
+                              "outside its own; the nested selection needs at least 2")
+            continue
         i = sites.index(held)
         train = np.isin(site_arr, train_sites)
         out = hold_pred if is_holdout else pred
@@ -162,8 +232,9 @@ def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=()
             out[m][i] = predict_gpp(m, f.params, x).reshape(ns, nt)[i]
             if not is_holdout:
                 fits[m][held] = f.as_dict()
-        scores = {c.name: _inner_r2(c, x, y, train_sites, site_arr, folds=min(inner_folds, len(train_sites)),
-                                    seed=seed, subsample=inner_subsample) for c in candidates}
+        scores = {c.name: _inner_r2(c, x, y, train_sites, site_arr, folds=min(inner_folds, n_units),
+                                    seed=seed, subsample=inner_subsample, neighbourhood=neighbourhood)
+                  for c in candidates}
         best = max(scores.values())
         ok = [c for c in candidates if scores[c.name] >= best - tol]
         choice = min(ok, key=lambda c: (len(c.nonlinear), -scores[c.name]))
@@ -179,7 +250,8 @@ def within_class_loso(ds: xr.Dataset, models, *, min_towers: int = 3, holdout=()
             inner[held] = scores
             fits["vprm_plus"][held] = {**f.as_dict(), "model": choice.name}
     return {"pred": pred, "fits": fits, "selected": selected, "inner_r2": inner, "groups": groups,
-            "holdout_pred": hold_pred, "holdout_selected": hold_sel, "models": names}
+            "holdout_pred": hold_pred, "holdout_selected": hold_sel, "models": names, "unscored": unscored,
+            "neighbourhood": neighbourhood}
 
 
 def skill_sums(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -197,24 +269,32 @@ def r2_from_sums(s: np.ndarray, w: np.ndarray | None = None) -> float:
     return float(1.0 - sse / sst) if n > 2 and sst > 0 else float("nan")
 
 
-def _boot_weights(n_rows: int, n_boot: int, seed: int) -> np.ndarray:
+def _boot_weights(n_rows: int, n_boot: int, seed: int, blocks=None) -> np.ndarray:
+    """Bootstrap counts per row: rows resampled with replacement, or whole ``blocks`` (a label per row)."""
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n_rows, size=(n_boot, n_rows))
-    return np.stack([np.bincount(r, minlength=n_rows) for r in idx]).astype(float)
+    if blocks is None:
+        idx = rng.integers(0, n_rows, size=(n_boot, n_rows))
+        return np.stack([np.bincount(r, minlength=n_rows) for r in idx]).astype(float)
+    labels, inv = np.unique(np.asarray(blocks), return_inverse=True)
+    idx = rng.integers(0, len(labels), size=(n_boot, len(labels)))
+    return np.stack([np.bincount(r, minlength=len(labels))[inv] for r in idx]).astype(float)
 
 
-def r2_with_ci(s: np.ndarray, *, n_boot: int = 200, seed: int = 0, level: float = 0.9) -> tuple[float, list]:
-    """Pooled R² and its site-block bootstrap interval (towers resampled with replacement)."""
-    w = _boot_weights(len(s), n_boot, seed)
+def r2_with_ci(s: np.ndarray, *, n_boot: int = 200, seed: int = 0, level: float = 0.9,
+               blocks=None) -> tuple[float, list]:
+    """Pooled R² and its site-block bootstrap interval (towers resampled with replacement; with ``blocks``, a
+    label per tower, whole blocks such as neighbourhoods are resampled)."""
+    w = _boot_weights(len(s), n_boot, seed, blocks)
     b = np.array([r2_from_sums(s, wi) for wi in w])
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     return r2_from_sums(s), [float(v) for v in np.nanpercentile(b, q)]
 
 
 def gain_ci(s_new: np.ndarray, s_ref: np.ndarray, *, n_boot: int = 200, seed: int = 0,
-            level: float = 0.9) -> tuple[float, list]:
-    """R² gain of one model over another with the same bootstrap resamples of towers (paired interval)."""
-    w = _boot_weights(len(s_new), n_boot, seed)
+            level: float = 0.9, blocks=None) -> tuple[float, list]:
+    """R² gain of one model over another with the same bootstrap resamples of towers (paired interval;
+    ``blocks`` as in :func:`r2_with_ci`)."""
+    w = _boot_weights(len(s_new), n_boot, seed, blocks)
     b = np.array([r2_from_sums(s_new, wi) - r2_from_sums(s_ref, wi) for wi in w])
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     return r2_from_sums(s_new) - r2_from_sums(s_ref), [float(v) for v in np.nanpercentile(b, q)]
@@ -287,14 +367,20 @@ def loso_metrics(res: dict, ds: xr.Dataset, *, n_boot: int = 200, seed: int = 0,
     Every model of a class is scored on the same days (finite truth and every model finite) pooled over the
     held-out towers: ``gpp_r2`` with a site-block bootstrap ``gpp_r2_ci``, ``gpp_rmse``, ``gpp_bias``,
     ``gpp_anom_r2`` (+ CI), ``annual_r2`` (annual sums of tower-years with >= 80 % valid days),
-    ``gain_over_vprm`` and its paired interval, ``n_sites``, ``n_days``.
+    ``gain_over_vprm`` and its paired interval, ``n_sites``, ``n_days``. When ``res`` was made with a
+    ``neighbourhood``, the intervals resample whole neighbourhoods and ``n_sites`` counts the scored towers.
     Returns ``{"within_class_loso": {class: {model: {...}}}, "null": {class: {null: {...}}}}``.
     """
     truth = ds["gpp"].values
     sites = ds["site"].values.tolist()
     time = ds["time"].values
     out, null = {}, {}
+    nbh = res.get("neighbourhood")
     for cls, members in res["groups"].items():
+        members = [s for s in members if s not in res.get("unscored", {})]
+        if not members:
+            continue
+        blocks = None if nbh is None else [nbh[s] for s in members]
         rows = [sites.index(s) for s in members]
         mask = _common_mask(res, truth, rows, res["models"])
         t = truth[rows]
@@ -303,10 +389,10 @@ def loso_metrics(res: dict, ds: xr.Dataset, *, n_boot: int = 200, seed: int = 0,
         for m in res["models"]:
             p = res["pred"][m][rows]
             s = skill_sums(p, t, mask)
-            r2, ci = r2_with_ci(s, n_boot=n_boot, seed=seed)
+            r2, ci = r2_with_ci(s, n_boot=n_boot, seed=seed, blocks=blocks)
             pa = anomalies(p, mask, time)
             sa = skill_sums(pa, ta, mask & np.isfinite(ta) & np.isfinite(pa))
-            ar2, aci = r2_with_ci(sa, n_boot=n_boot, seed=seed)
+            ar2, aci = r2_with_ci(sa, n_boot=n_boot, seed=seed, blocks=blocks)
             ps, ts = annual_sums(p, t, mask, time)
             n = s[:, 0].sum()
             entry = {"gpp_r2": r2, "gpp_r2_ci": ci, "gpp_rmse": float(np.sqrt(s[:, 3].sum() / n)),
@@ -318,7 +404,7 @@ def loso_metrics(res: dict, ds: xr.Dataset, *, n_boot: int = 200, seed: int = 0,
             block[m] = entry
         for m in res["models"]:
             if m != reference:
-                g, gci = gain_ci(sums[m], sums[reference], n_boot=n_boot, seed=seed)
+                g, gci = gain_ci(sums[m], sums[reference], n_boot=n_boot, seed=seed, blocks=blocks)
                 block[m][f"gain_over_{reference}"] = g
                 block[m][f"gain_over_{reference}_ci"] = gci
         out[cls] = {m: v for m, v in block.items() if m not in nulls or m == "lue"}
@@ -332,7 +418,9 @@ def selection_summary(res: dict) -> dict:
     for cls, members in res["groups"].items():
         counts = {}
         for s in members:
-            c = res["selected"].get(s)
+            if s not in res["selected"]:
+                continue  # not predicted (``res["unscored"]``)
+            c = res["selected"][s]
             counts[c] = counts.get(c, 0) + 1
         out[cls] = counts
     return out
@@ -445,4 +533,66 @@ def cross_class_transfer(ds: xr.Dataset, groups: dict, *, models=("vprm",), n_st
             t = ds["gpp"].values[rows]
             out[cls][m] = {"gpp_r2": r2_from_sums(skill_sums(p, t, np.isfinite(p) & np.isfinite(t))),
                            "n_sites": len(members)}
+    return out
+
+
+def _pooled_r2(pred: np.ndarray, truth: np.ndarray, rows: list[int], other: np.ndarray | None = None) -> float | None:
+    """Pooled R² of ``pred`` over ``rows`` on the days where the truth, ``pred`` (and ``other``) are finite."""
+    if not rows:
+        return None
+    m = np.isfinite(truth[rows]) & np.isfinite(pred[rows])
+    if other is not None:
+        m &= np.isfinite(other[rows])
+    return r2_from_sums(skill_sums(pred[rows], truth[rows], m))
+
+
+def neighbourhood_control(ds: xr.Dataset, res: dict, *, radius_km: float = 30.0, sensitivity_km=(10.0, 100.0),
+                          models=("lue", "vprm"), model: str = "vprm_plus", reference: str = "vprm",
+                          n_boot: int = 200, seed: int = 0, progress: bool = True, **loso_kw) -> dict:
+    """The leave-one-site-out of ``res`` again with each held-out tower's neighbourhood left out of training.
+
+    Runs :func:`within_class_loso` (``models`` plus the nested ``vprm_plus`` and the nulls) with
+    :func:`tower_neighbourhoods` at ``radius_km`` and scores it with :func:`loso_metrics` (intervals over whole
+    neighbourhoods); ``sensitivity_km`` repeats it at other radii (R² and gain only). ``loso_kw`` are the fold
+    settings of ``res`` (``n_starts``, ``inner_folds``, ``subsample``, ``inner_subsample``, ``holdout``).
+
+    Returns
+    -------
+    dict
+        ``radius_km``; ``neighbourhoods`` (label -> towers, those with more than one tower); ``classes[cls]``:
+        per model the :func:`loso_metrics` entry, and ``changed``: the towers whose training set lost a
+        neighbour of their class, with the pooled R² of ``model`` over them in ``res`` (``gpp_r2_loso``) and here
+        (``gpp_r2_neighbourhoods_out``) on the same days; ``selection`` (candidate counts per class);
+        ``unscored`` (tower -> why); ``sensitivity[radius]`` per class ``{model}_gpp_r2``,
+        ``{reference}_gpp_r2``, ``gain_over_{reference}``, ``n_changed``.
+    """
+    truth = ds["gpp"].values
+    sites = ds["site"].values.tolist()
+    out: dict = {"radius_km": float(radius_km), "sensitivity": {}}
+    for r in (radius_km, *sensitivity_km):
+        nbh = tower_neighbourhoods(ds, r)
+        rn = within_class_loso(ds, list(models), neighbourhood=nbh, seed=seed, progress=progress, **loso_kw)
+        met = loso_metrics(rn, ds, n_boot=n_boot, seed=seed, reference=reference)
+        blocks = {}
+        for cls, members in rn["groups"].items():
+            changed = [s for s in members if any(nbh[t] == nbh[s] for t in members if t != s)]
+            rows = [sites.index(s) for s in changed if s not in rn["unscored"]]
+            entry = {**met["within_class_loso"].get(cls, {}), **met["null"].get(cls, {})}
+            entry["changed"] = {"towers": changed,
+                                "gpp_r2_loso": _pooled_r2(res["pred"][model], truth, rows, rn["pred"][model]),
+                                "gpp_r2_neighbourhoods_out": _pooled_r2(rn["pred"][model], truth, rows,
+                                                                        res["pred"][model])}
+            blocks[cls] = entry
+        if r == radius_km:
+            out["neighbourhoods"] = {lab: [s for s in sites if nbh[s] == lab]
+                                     for lab in sorted(set(nbh.values())) if "+" in lab}
+            out["classes"] = blocks
+            out["selection"] = selection_summary(rn)
+            out["unscored"] = rn["unscored"]
+        else:
+            out["sensitivity"][f"{r:g}"] = {
+                cls: {f"{model}_gpp_r2": b.get(model, {}).get("gpp_r2"),
+                      f"{reference}_gpp_r2": b.get(reference, {}).get("gpp_r2"),
+                      f"gain_over_{reference}": b.get(model, {}).get(f"gain_over_{reference}"),
+                      "n_changed": len(b["changed"]["towers"])} for cls, b in blocks.items()}
     return out

@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from . import indices as vi
+from .towers import great_circle_km
 
 __all__ = ["mod13a1_transfers", "monthly_ndvi", "site_climatology", "tile_dataset", "unstack_tile", "to_latlon", "forest_tile_inputs",
            "nearest_site"]
@@ -45,9 +46,7 @@ def monthly_ndvi(s2: xr.Dataset) -> xr.DataArray:
 def nearest_site(sites: xr.Dataset, lat: float, lon: float, *, candidates=None) -> tuple[str, float]:
     """Nearest site (great-circle, km) among ``candidates`` (default: all)."""
     s = sites if candidates is None else sites.sel(site=[c for c in candidates if c in sites["site"].values])
-    la, lo = np.radians(s["lat"].values), np.radians(s["lon"].values)
-    d = 6371.0 * np.arccos(np.clip(np.sin(np.radians(lat)) * np.sin(la) + np.cos(np.radians(lat)) * np.cos(la)
-                                   * np.cos(lo - np.radians(lon)), -1, 1))
+    d = great_circle_km(lat, lon, s["lat"].values, s["lon"].values)
     i = int(np.argmin(d))
     return str(s["site"].values[i]), float(d[i])
 

@@ -19,8 +19,8 @@ for towers the study has never seen, any folder with the same layout, and return
 monthly table.
 
 Public names: :func:`load_forest_towers`, :func:`daylength_hours`, :func:`bucket_soil_water`,
-:func:`monthly_truth`, :func:`monthly_temperature_gap`, :func:`tower_inventory`, :data:`FAPAR_ENTRY`,
-:data:`MONTHLY_ENTRY`.
+:func:`monthly_truth`, :func:`monthly_temperature_gap`, :func:`tower_inventory`, :func:`great_circle_km`,
+:data:`FAPAR_ENTRY`, :data:`MONTHLY_ENTRY`.
 """
 
 from __future__ import annotations
@@ -38,12 +38,24 @@ from ..io.checks import require_units
 from ..io.fluxnet_fapar import read_fluxnet_fapar
 from .vprm import vprm_class
 
-__all__ = ["load_forest_towers", "daylength_hours", "bucket_soil_water", "monthly_truth", "monthly_temperature_gap",
+__all__ = ["load_forest_towers", "great_circle_km", "daylength_hours", "bucket_soil_water", "monthly_truth", "monthly_temperature_gap",
            "tower_inventory", "FAPAR_ENTRY", "MONTHLY_ENTRY"]
 
 #: Catalog entries used by default.
 FAPAR_ENTRY = "fluxnet_fapar_forest_towers"
 MONTHLY_ENTRY = "fluxnet_monthly_70_sites"
+
+
+def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance (km, spherical Earth of radius 6371 km) between points given in degrees; broadcasts.
+
+    >>> round(float(great_circle_km(0.0, 0.0, 0.0, 1.0)), 2)
+    111.19
+    """
+    p1, p2 = np.radians(np.asarray(lat1, float)), np.radians(np.asarray(lat2, float))
+    dl = np.radians(np.asarray(lon2, float) - np.asarray(lon1, float))
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def daylength_hours(lat_deg, doy) -> np.ndarray:
