@@ -95,13 +95,13 @@ def test_warming_law_control_tells_a_reader_of_the_rain_from_a_law_applier():
     law = 1.07 ** 4  # a "retrieval" that multiplies the present rain by the training's CC law whenever it is warm
     present = {"truth": rain.values, "reader": rain.values, "law": rain.values}
     control = {reg: {"truth": t, "reader": t, "law": rain.values * law} for reg, t in truth.items()}
-    out = ge.warming_law_control(present, control, best="law")
+    out = ge.warming_law_control(present, control, tolerance=1.0, best="law")
     assert out["plus4K_rain0"]["rain_alpha_pct_per_K"] == 0.0
     assert out["plus4K_rain14"]["rain_alpha_pct_per_K"] == pytest.approx(14.0)
     for reg, row in out.items():
         assert row["reader"] == pytest.approx(row["truth"])
         assert row["law"] == pytest.approx(7.0)
         assert row["best_passes"] is False  # 7 % K-1 where the truth is 0 or about 12
-    assert ge.warming_law_control(present, control, best="reader")["plus4K_rain14"]["best_passes"] is True
+    assert ge.warming_law_control(present, control, tolerance=1.0, best="reader")["plus4K_rain14"]["best_passes"] is True
     with pytest.raises(ValueError, match=r"methods \['law'\] are not in both"):
-        ge.warming_law_control(present, {"plus4K_rain0": {"truth": rain.values, "reader": rain.values}})
+        ge.warming_law_control(present, {"plus4K_rain0": {"truth": rain.values, "reader": rain.values}}, tolerance=1.0)

@@ -254,7 +254,7 @@ def satrain_entry(table: pd.DataFrame) -> dict:
 
 
 def warming_law_control(present: Mapping[str, np.ndarray], control: Mapping[str, Mapping[str, np.ndarray]],
-                        *, tolerance: float = 1.0, best: str | None = None, q: float = 0.999) -> dict:
+                        *, tolerance: float, best: str | None = None, q: float = 0.999) -> dict:
     """Scaling of the ``q`` quantile between the present and each control regime, per method, against the truth.
 
     Parameters
@@ -276,7 +276,7 @@ def warming_law_control(present: Mapping[str, np.ndarray], control: Mapping[str,
     --------
     >>> pres = {"truth": np.array([10.0]), "m": np.array([10.0])}
     >>> ctrl = {"plus4K_rain0": {"truth": np.array([10.0]), "m": np.array([10.0 * 1.07 ** 4])}}
-    >>> r = warming_law_control(pres, ctrl, best="m", q=0.5)["plus4K_rain0"]
+    >>> r = warming_law_control(pres, ctrl, tolerance=1.0, best="m", q=0.5)["plus4K_rain0"]
     >>> round(r["truth"], 6), round(r["m"], 6), r["best_passes"]
     (0.0, 7.0, False)
     """
