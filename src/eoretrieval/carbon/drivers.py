@@ -36,6 +36,7 @@ from ..io.fluxnet import read_flux_file, read_fluxnet_monthly_table
 from ..io.vegetation import (read_mod13a1_table, read_mod15a2h, read_modis_evi_csv,
                              read_modis_reflectance_csv)
 from . import indices as vi
+from .towers import great_circle_km
 from .vprm import UMOL_M2_S_TO_G_M2_D, SW_TO_PAR, evi_threshold, lswi_extremes, vprm_class
 
 __all__ = ["SiteSpec", "default_sites", "parse_sites", "load_site", "stack_sites",
@@ -229,7 +230,7 @@ def _check_index_belongs(spec: SiteSpec, ipath: Path, *, max_km: float = 5.0) ->
     row = tab[tab["site"] == spec.site]
     if len(row):
         la, lo = float(row["lat"].iloc[0]), float(row["lon"].iloc[0])
-        d = 6371.0 * np.hypot(np.radians(la - spec.lat), np.radians(lo - spec.lon) * np.cos(np.radians(spec.lat)))
+        d = float(great_circle_km(spec.lat, spec.lon, la, lo))
         if d > max_km:
             raise DataError(f"{sites_csv}: index pixel of {spec.site} at ({la:.4f}, {lo:.4f}) is {d:.0f} km from the "
                             f"site's coordinates ({spec.lat:.4f}, {spec.lon:.4f}); expected <= {max_km:g} km")
