@@ -204,6 +204,7 @@ def test_neighbourhood_control_sees_a_flattering_twin():
     res = cv.within_class_loso(ds, ["lue", "vprm"], **kw)
     out = cv.neighbourhood_control(ds, res, radius_km=30.0, sensitivity_km=(5000.0,), n_boot=20, **kw)
     assert out["neighbourhoods"] == {"ENF0+ENF1": ["ENF0", "ENF1"]}
+    assert out["neighbourhood_span_km"]["ENF0+ENF1"] == pytest.approx(0.111, abs=0.001)  # 0.001 deg of latitude
     ch = out["classes"]["ENF"]["changed"]
     assert ch["towers"] == ["ENF0", "ENF1"]
     assert ch["gpp_r2_neighbourhoods_out"] < ch["gpp_r2_loso"] - 0.05

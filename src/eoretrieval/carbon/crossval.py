@@ -559,7 +559,8 @@ def neighbourhood_control(ds: xr.Dataset, res: dict, *, radius_km: float = 30.0,
     Returns
     -------
     dict
-        ``radius_km``; ``neighbourhoods`` (label -> towers, those with more than one tower); ``classes[cls]``:
+        ``radius_km``; ``neighbourhoods`` (label -> towers, those with more than one tower);
+        ``neighbourhood_span_km`` (label -> largest distance between two of its towers); ``classes[cls]``:
         per model the :func:`loso_metrics` entry, and ``changed``: the towers whose training set lost a
         neighbour of their class, with the pooled R² of ``model`` over them in ``res`` (``gpp_r2_loso``) and here
         (``gpp_r2_neighbourhoods_out``) on the same days; ``selection`` (candidate counts per class);
@@ -586,6 +587,11 @@ def neighbourhood_control(ds: xr.Dataset, res: dict, *, radius_km: float = 30.0,
         if r == radius_km:
             out["neighbourhoods"] = {lab: [s for s in sites if nbh[s] == lab]
                                      for lab in sorted(set(nbh.values())) if "+" in lab}
+            rows_of = {lab: [sites.index(s) for s in members] for lab, members in out["neighbourhoods"].items()}
+            lat, lon = ds["lat"].values.astype(float), ds["lon"].values.astype(float)
+            out["neighbourhood_span_km"] = {
+                lab: float(great_circle_km(lat[ix][:, None], lon[ix][:, None], lat[ix][None, :], lon[ix][None, :]).max())
+                for lab, ix in rows_of.items()}
             out["classes"] = blocks
             out["selection"] = selection_summary(rn)
             out["unscored"] = rn["unscored"]
