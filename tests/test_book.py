@@ -225,7 +225,7 @@ def test_results_page_lists_controls_apart_from_targets(tmp_path):
     # without controls the page has no such section; the repository's declared controls are well formed
     assert "Controls" not in results.render_results_page(results.collect(root=root, targets=_demo_targets()), root=root)
     declared = results.declared_targets(attr="CONTROLS", optional=True)
-    assert {"03_seviri_flow_matching", "04_gmi_ood_extremes", "05_vprm_sentinel2"} <= set(declared)
+    assert {"01_nox_osse", "03_seviri_flow_matching", "04_gmi_ood_extremes", "05_vprm_sentinel2"} <= set(declared)
 
 
 def test_results_cli_writes_the_page_from_a_copy_of_the_runs(tmp_path):

@@ -17,7 +17,7 @@ REQUIRED_KEYS = {
     "00_data_tour": {"catalog", "power_plants", "cities", "wind", "profile", "seed"},
     "01_nox_osse": {"n_test_worlds", "methods", "shifted_domain", "vae", "timing", "profile", "seed",
                     "targets_by_world", "coverage_vs_amf_bias", "domain_total_floor", "lockdown_dips",
-                    "ground_calibration"},
+                    "ground_calibration", "anomaly_skill"},
     "02_nox_real_validation": {"roundtrip", "stations", "deweathered_trend_pct", "inventory_trend_pct", "cny_effect_pct",
                                "weekly_cycle", "realism", "lockdown_roundtrip", "real_orbits", "profile", "seed"},
     "03_seviri_flow_matching": {"methods", "nfe_curve", "test_domain", "n_test_fields", "training_domain", "controls",
@@ -174,7 +174,7 @@ def test_vprm_notebook_runs_on_a_folder_of_other_towers_with_a_holdout_tower(tmp
 NOX_REFERENCE = repo_root() / "tests" / "notebooks" / "01_nox_osse.metrics.ref.json"
 #: Parts of notebook 01's metrics compared with the reference (timings and provenance are not).
 NOX_COMPARED = ("n_test_worlds", "methods", "methods_on_variational_days", "shifted_domain", "vae", "controls",
-                "amf_bias_diagnostic", "domain_total_floor", "lockdown_dips", "ground_calibration")
+                "amf_bias_diagnostic", "domain_total_floor", "lockdown_dips", "ground_calibration", "anomaly_skill")
 
 
 def _numbers(tree, prefix=""):

@@ -12,6 +12,9 @@ What is tested
   NaN and unit errors;
 - :func:`aggregate` on nested dicts (hand-checked means and population sds);
 - :func:`shuffled_observations` and :func:`anomaly_coherence`;
+- :func:`anomaly_skill`: 1 for the truth and for the truth plus any month-wise offset, 0 for a map fixed within
+  each month, 1/sqrt(2) for equal-variance independent noise on the anomalies, a two-cell case by hand, only the
+  largest sources count; its errors; :func:`paired_world_gain` by hand;
 - :func:`evaluation_days` (stride, paired calendar days, one-year error);
 - :func:`load_world_files` errors naming the file.
 """
@@ -29,7 +32,7 @@ from eoretrieval.errors import DataError
 from eoretrieval.nox._fields import smooth_fields
 from eoretrieval.nox.inventory import _region_masks, regions_of
 from eoretrieval.nox.osse import (WORLD_VARIABLES, aggregate, targets_by_world, coverage_vs_amf_bias, amf_bias_diagnostic, amf_bias_summary,
-                                  anomaly_coherence, critical_inflation, evaluation_days, fit_inflation, inflate,
+                                  anomaly_coherence, anomaly_skill, critical_inflation, paired_world_gain, evaluation_days, fit_inflation, inflate,
                                   load_world_files, scale_scores, scale_views, shuffled_observations, vae_scores)
 from eoretrieval.verify import interval_coverage
 
@@ -323,6 +326,98 @@ def test_anomaly_coherence():
     r = anomaly_coherence(smooth)
     assert r > 0.8
     assert r == pytest.approx(np.exp(-1 / 36), abs=0.01)
+
+
+# ---------------------------------------------------------------------------------------------- anomaly_skill
+
+
+def _with(truth, values, name="estimate"):
+    return truth.copy(data=values).rename(name)
+
+
+def test_anomaly_skill_perfect_offset_and_fixed_maps(truth_two_years):
+    t = truth_two_years
+    assert anomaly_skill(t, t) == pytest.approx(1.0)
+    # a month-wise offset (a wrong level, a wrong trend) leaves the day-to-day anomalies as they are
+    months = pd.DatetimeIndex(t.time.values).month.values
+    offset = 1e-9 * (months / 12.0)[:, None, None]
+    assert anomaly_skill(_with(t, t.values + offset), t) == pytest.approx(1.0)
+    # each month's mean map on every day of the month (the memorisation baseline is a special case): no skill
+    monthly = t.groupby("time.month").mean()   # any map fixed within each month
+    fixed = monthly.sel(month=t["time.month"]).drop_vars("month").assign_attrs(t.attrs)
+    assert anomaly_skill(fixed, t) == 0.0
+    assert anomaly_skill(_with(t, np.broadcast_to(t.values.mean(0), t.shape).copy()), t) == 0.0
+
+
+def test_anomaly_skill_equal_variance_noise_gives_one_over_root_two(truth_two_years):
+    """pred anomaly = truth anomaly + independent noise with the same variance: r = 1/sqrt(2)."""
+    t = truth_two_years
+    rng = np.random.default_rng(1)
+    codes = pd.factorize(pd.DatetimeIndex(t.time.values).to_period("M"))[0]
+    vals = t.values.astype(float)
+    anom = vals.copy()
+    for k in np.unique(codes):
+        anom[codes == k] -= vals[codes == k].mean(0)
+    noise = rng.standard_normal(vals.shape)
+    for k in np.unique(codes):
+        noise[codes == k] -= noise[codes == k].mean(0)
+    noise *= anom.std(axis=0, keepdims=True) / noise.std(axis=0, keepdims=True)   # same variance per cell
+    r = anomaly_skill(_with(t, vals + noise), t, top_fraction=1.0)
+    assert r == pytest.approx(1 / np.sqrt(2), abs=0.03)
+
+
+def test_anomaly_skill_by_hand_on_two_cells():
+    """One month, three days, two cells with truth means 2 and 1 (both in the top 100 %)."""
+    time = pd.date_range("2022-03-01", periods=3, freq="D")
+    t = xr.DataArray(np.array([[1.0, 0.5], [2.0, 1.0], [3.0, 1.5]])[:, None, :], dims=DIMS,
+                     coords={"time": time, "lat": [30.0], "lon": [110.0, 110.25]}, attrs={"units": UNITS})
+    p = t.copy(data=np.array([[2.0, 1.0], [2.0, 2.0], [2.0, 0.0]])[:, None, :])
+    # truth anomalies / cell mean: (-0.5, 0, 0.5) in both cells; pred: (0, 0, 0) and (0, 1, -1)
+    at = np.array([-0.5, 0, 0.5, -0.5, 0, 0.5])
+    ap = np.array([0, 0, 0, 0, 1.0, -1.0])
+    assert anomaly_skill(p, t, top_fraction=1.0) == pytest.approx((at * ap).sum() / np.sqrt((at**2).sum() * (ap**2).sum()))
+    assert anomaly_skill(p, t, top_fraction=1.0) == pytest.approx(-0.5 / np.sqrt(1.0 * 2.0))
+    # top half: only the first cell (truth mean 2), whose prediction does not change
+    assert anomaly_skill(p, t, top_fraction=0.5) == 0.0
+
+
+def test_anomaly_skill_scores_the_largest_sources_only(truth_two_years):
+    t = truth_two_years
+    rng = np.random.default_rng(2)
+    top = t.mean("time") >= t.mean("time").quantile(0.9)
+    noisy = t.values * np.exp(0.5 * rng.standard_normal(t.shape))
+    outside = _with(t, np.where(top.values[None], t.values, noisy))
+    inside = _with(t, np.where(top.values[None], noisy, t.values))
+    assert anomaly_skill(outside, t) == pytest.approx(1.0)
+    assert anomaly_skill(inside, t) < 0.5
+
+
+def test_anomaly_skill_errors(truth_two_years):
+    t = truth_two_years
+    with pytest.raises(DataError, match="units"):
+        anomaly_skill(t.assign_attrs(units="kg m-2 s-1"), t)
+    with pytest.raises(DataError, match="lacks 1 of the truth's days"):
+        anomaly_skill(t.isel(time=slice(1, None)), t)
+    with pytest.raises(DataError, match="NaN"):
+        anomaly_skill(t.where(t.lat < 38), t)
+    with pytest.raises(DataError, match="fraction"):
+        anomaly_skill(t, t, top_fraction=0.0)
+    monthly_days = t.isel(time=~pd.DatetimeIndex(t.time.values).to_period("M").duplicated())
+    with pytest.raises(DataError, match="no calendar month holds two"):
+        anomaly_skill(monthly_days, monthly_days)
+
+
+def test_paired_world_gain_by_hand():
+    g = paired_world_gain([0.5, 0.4, 0.3, 0.6, 0.2], [0.1, 0.1, 0.1, 0.1, 0.1])
+    assert g["mean"] == pytest.approx(0.3) and g["n_worlds"] == 5 and g["worlds_positive"] == 5
+    # the bootstrap mean of five values lies between their smallest and largest
+    assert 0.1 <= g["lo"] < 0.3 < g["hi"] <= 0.5
+    g = paired_world_gain([0.1, 0.3], [0.2, 0.1])
+    assert g["worlds_positive"] == 1 and g["lo"] < 0 < g["hi"]
+    assert paired_world_gain([0.3], [0.1]) == pytest.approx({"mean": 0.2, "lo": 0.2, "hi": 0.2, "n_worlds": 1,
+                                                             "worlds_positive": 1})
+    with pytest.raises(DataError, match="one finite value per world"):
+        paired_world_gain([0.1, np.nan], [0.0, 0.0])
 
 
 # ------------------------------------------------------------------------------------------- evaluation_days

@@ -29,7 +29,8 @@ test worlds); coverage and spread-skill are then measured on the test worlds.
 Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`estimate_world`,
 :func:`methods_of`, :func:`level_estimates`, :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
-:func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`inventory_table`,
+:func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`anomaly_skill`,
+:func:`paired_world_gain`, :func:`inventory_table`,
 :func:`load_world_files`, :func:`targets_by_world`, :func:`coverage_vs_amf_bias`, :func:`fill_gaps`.
 """
 
@@ -54,8 +55,8 @@ from .scales import (cell_area, coarsen_monthly, fill_gaps, monthly_domain_total
 __all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world", "level_estimates", "scale_scores", "scale_views",
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
-           "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "inventory_table",
-           "load_world_files", "require_training_grid", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
+           "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "anomaly_skill",
+           "paired_world_gain", "inventory_table", "load_world_files", "require_training_grid", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
@@ -522,6 +523,75 @@ def anomaly_coherence(ens: xr.DataArray) -> float:
     a = (ens - ens.mean(MEMBER)).transpose(MEMBER, TIME, LAT, LON).values
     x, y = a[..., :-1].ravel(), a[..., 1:].ravel()
     return float(np.corrcoef(x, y)[0, 1])
+
+
+def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: float = 0.1) -> float:
+    """Correlation of an estimate's day-to-day anomalies with the truth's at the largest sources.
+
+    The cells are the ``top_fraction`` of the grid with the largest mean true emission over the days given. Each
+    field's anomaly is its value minus its own calendar-month mean in that cell (over the days given), divided by
+    the truth's mean in the cell (so every source counts alike, the same weight for both fields); the correlation
+    pools cells and days. What the month's mean holds (level, trend, season) is removed: what is left is the weekly
+    cycle, a lockdown's edges and the day-to-day noise of the emissions. A map that does not change within a month
+    (the memorisation baseline) has no day-to-day skill and scores 0.
+
+    Raises
+    ------
+    DataError
+        If the two fields' units or days differ, a field has NaNs, ``top_fraction`` is not in (0, 1], or no month
+        holds two of the days (no anomaly to score).
+    """
+    if not 0.0 < top_fraction <= 1.0:
+        raise DataError(f"anomaly_skill: top_fraction {top_fraction}; expected a fraction in (0, 1]")
+    if pred.attrs.get("units") != truth.attrs.get("units"):
+        raise DataError(f"estimate {pred.name or ''}: units {pred.attrs.get('units')!r}; expected {truth.attrs.get('units')!r}")
+    truth = truth.transpose(TIME, LAT, LON)
+    missing = np.setdiff1d(truth[TIME].values, pred[TIME].values)
+    if missing.size:
+        raise DataError(f"estimate {pred.name or ''}: lacks {missing.size} of the truth's days (first {pd.Timestamp(missing[0]):%Y-%m-%d})")
+    pred = pred.sel({TIME: truth[TIME]}).transpose(TIME, LAT, LON)
+    if bool(pred.isnull().any()) or bool(truth.isnull().any()):
+        raise DataError(f"estimate {pred.name or ''}: NaN values; expected complete maps every day")
+    months = pd.DatetimeIndex(truth[TIME].values).to_period("M")
+    if not (pd.Series(months).value_counts() >= 2).any():
+        raise DataError("anomaly_skill: no calendar month holds two of the days; no day-to-day anomaly to score")
+    t, p = truth.values.astype(float), pred.values.astype(float)
+    mean_t = t.mean(axis=0)
+    n_top = max(1, int(round(top_fraction * mean_t.size)))
+    cells = np.argsort(mean_t.ravel())[::-1][:n_top]
+    t, p = t.reshape(len(t), -1)[:, cells], p.reshape(len(p), -1)[:, cells]
+    codes = pd.factorize(months)[0]
+    at, ap = np.empty_like(t), np.empty_like(p)
+    for k in np.unique(codes):
+        rows = codes == k
+        at[rows], ap[rows] = t[rows] - t[rows].mean(axis=0), p[rows] - p[rows].mean(axis=0)
+    scale = np.where(mean_t.ravel()[cells] > 0, mean_t.ravel()[cells], 1.0)
+    at, ap = at / scale, ap / scale
+    norm_t, norm_p = np.sqrt((at**2).sum()), np.sqrt((ap**2).sum())
+    if norm_p <= 1e-9 * np.sqrt(((p / scale) ** 2).sum()) or norm_t == 0:   # fixed within months (rounding aside)
+        return 0.0
+    # anomalies within a month have zero mean, so this is Pearson's correlation of the pooled anomalies
+    return float((at * ap).sum() / (norm_t * norm_p))
+
+
+def paired_world_gain(a, b, *, n_boot: int = 2000, level: float = 0.9, seed: int = 0) -> dict:
+    """Mean over worlds of ``a - b`` (one value per world, paired) with a percentile bootstrap interval over worlds
+    (:func:`scipy.stats.bootstrap`).
+
+    Returns ``{"mean", "lo", "hi", "n_worlds", "worlds_positive"}``; with one world the interval is that value.
+    """
+    from scipy.stats import bootstrap
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.ndim != 1 or d.size == 0 or not np.all(np.isfinite(d)):
+        raise DataError(f"paired_world_gain: expected one finite value per world for both, got {np.shape(a)} and {np.shape(b)}")
+    if d.size == 1 or np.ptp(d) == 0:
+        lo = hi = float(d.mean())
+    else:
+        ci = bootstrap((d,), np.mean, n_resamples=n_boot, confidence_level=level, method="percentile",
+                       rng=np.random.default_rng(seed)).confidence_interval
+        lo, hi = float(ci.low), float(ci.high)
+    return {"mean": float(d.mean()), "lo": lo, "hi": hi, "n_worlds": int(d.size), "worlds_positive": int((d > 0).sum())}
 
 
 def inventory_table(worlds) -> pd.DataFrame:

@@ -7,14 +7,18 @@ domain-total and regional-trend errors, the shifted domain, the cVAE coverage at
 of a study-1 world must recover that world's truth about as well as study 1 does on gridded inputs (RMSE within
 10 %), and the leave-one-station-out score of the deweathering model is reported for every station.
 
-Public names: :data:`TARGETS`.
+Study 1 also declares a control (:data:`CONTROLS`; not a target): the SmaAt-UNet's day-to-day anomalies at the
+largest sources must correlate with the truth's better than the prior's, which knows only the calendar (rule fixed in
+notebook 01, section 9, before it was scored).
+
+Public names: :data:`TARGETS`, :data:`CONTROLS`.
 """
 
 from __future__ import annotations
 
 from eoretrieval.targets import Target, ratio
 
-__all__ = ["TARGETS"]
+__all__ = ["TARGETS", "CONTROLS"]
 
 
 def _n_stations_scored(metrics: dict) -> float | None:
@@ -65,5 +69,15 @@ TARGETS: dict[str, list[Target]] = {
                section="5-the-round-trip-a-known-world-through-the-real-data-path-synthetic"),
         Target("Leave-one-station-out R reported for all 12 stations", _n_stations_scored, ">=", 12.0,
                section="3-leave-one-station-out-evaluation-real-data"),
+    ],
+}
+
+
+#: Controls per notebook stem (rule fixed in notebook 01 before it was scored).
+CONTROLS: dict[str, list[Target]] = {
+    "01_nox_osse": [
+        Target("SmaAt-UNet day-to-day anomaly correlation at the largest sources above the prior's (calendar only): "
+               "lower 90 % bound over test worlds of the difference", "anomaly_skill.gain_over_prior.smaat_unet.lo", ">",
+               0.0, section="a-control-day-to-day-anomalies-at-the-largest-sources", units=""),
     ],
 }
