@@ -14,7 +14,7 @@ What is tested
 - :func:`shuffled_observations` and :func:`anomaly_coherence`;
 - :func:`anomaly_skill`: 1 for the truth and for the truth plus any month-wise offset, 0 for a map fixed within
   each month, 1/sqrt(2) for equal-variance independent noise on the anomalies, a two-cell case by hand, only the
-  largest sources count; its errors; :func:`paired_world_gain` by hand;
+  largest sources count; noise that cancels within blocks is invisible on blocks of cells; its errors; :func:`paired_world_gain` by hand;
 - :func:`evaluation_days` (stride, paired calendar days, one-year error);
 - :func:`load_world_files` errors naming the file.
 """
@@ -390,6 +390,22 @@ def test_anomaly_skill_scores_the_largest_sources_only(truth_two_years):
     inside = _with(t, np.where(top.values[None], noisy, t.values))
     assert anomaly_skill(outside, t) == pytest.approx(1.0)
     assert anomaly_skill(inside, t) < 0.5
+
+
+def test_anomaly_skill_on_blocks_of_cells():
+    """Noise that cancels within each 2 x 2 block is invisible at factor 2 and halves the skill at factor 1."""
+    rng = np.random.default_rng(3)
+    time = pd.date_range("2022-01-01", "2022-03-31", freq="D")
+    lat, lon = 30.125 + 0.25 * np.arange(4), 110.125 + 0.25 * np.arange(4)
+    truth = xr.DataArray(1e-9 * np.exp(0.2 * rng.standard_normal((len(time), 2, 2))).repeat(2, 1).repeat(2, 2), dims=DIMS,
+                         coords={"time": time, "lat": lat, "lon": lon}, attrs={"units": UNITS})
+    pattern = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    pattern = np.tile(pattern, (2, 2))   # +1/-1 inside every 2 x 2 block: sums to zero over a block
+    noise = 1e-9 * 0.2 * rng.standard_normal((len(time), 1, 1)) * pattern[None] / 0.98
+    pred = truth + noise
+    # the cells of a block share a latitude band, so equal areas within rows: the block mean removes the noise
+    assert anomaly_skill(pred, truth, top_fraction=1.0, factor=2) == pytest.approx(1.0, abs=1e-6)
+    assert anomaly_skill(pred, truth, top_fraction=1.0) < 0.9
 
 
 def test_anomaly_skill_errors(truth_two_years):

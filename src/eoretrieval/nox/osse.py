@@ -525,10 +525,11 @@ def anomaly_coherence(ens: xr.DataArray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: float = 0.1) -> float:
+def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: float = 0.1, factor: int = 1) -> float:
     """Correlation of an estimate's day-to-day anomalies with the truth's at the largest sources.
 
-    The cells are the ``top_fraction`` of the grid with the largest mean true emission over the days given. Each
+    With ``factor`` > 1 both fields are first averaged over blocks of ``factor`` x ``factor`` cells (area-weighted,
+    :func:`~eoretrieval.nox.scales.coarsen_monthly` without the monthly mean; 4 gives 1° from 0.25°). The cells are the ``top_fraction`` of the grid with the largest mean true emission over the days given. Each
     field's anomaly is its value minus its own calendar-month mean in that cell (over the days given), divided by
     the truth's mean in the cell (so every source counts alike, the same weight for both fields); the correlation
     pools cells and days. What the month's mean holds (level, trend, season) is removed: what is left is the weekly
@@ -552,6 +553,8 @@ def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: floa
     pred = pred.sel({TIME: truth[TIME]}).transpose(TIME, LAT, LON)
     if bool(pred.isnull().any()) or bool(truth.isnull().any()):
         raise DataError(f"estimate {pred.name or ''}: NaN values; expected complete maps every day")
+    if factor > 1:
+        pred, truth = (coarsen_monthly(f, factor=factor, monthly=False) for f in (pred, truth))
     months = pd.DatetimeIndex(truth[TIME].values).to_period("M")
     if not (pd.Series(months).value_counts() >= 2).any():
         raise DataError("anomaly_skill: no calendar month holds two of the days; no day-to-day anomaly to score")
