@@ -529,10 +529,11 @@ def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: floa
     """Correlation of an estimate's day-to-day anomalies with the truth's at the largest sources.
 
     With ``factor`` > 1 both fields are first averaged over blocks of ``factor`` x ``factor`` cells (area-weighted,
-    :func:`~eoretrieval.nox.scales.coarsen_monthly` without the monthly mean; 4 gives 1° from 0.25°). The cells are the ``top_fraction`` of the grid with the largest mean true emission over the days given. Each
-    field's anomaly is its value minus its own calendar-month mean in that cell (over the days given), divided by
-    the truth's mean in the cell (so every source counts alike, the same weight for both fields); the correlation
-    pools cells and days. What the month's mean holds (level, trend, season) is removed: what is left is the weekly
+    :func:`~eoretrieval.nox.scales.coarsen_monthly` without the monthly mean; 4 gives 1° from 0.25°). The cells are
+    the ``top_fraction`` of the grid with the largest mean true emission over the days given. Each field's anomaly
+    is its value minus its own calendar-month mean in that cell (over the days given), divided by the truth's mean
+    in the cell (so every source counts alike, the same weight for both fields); the correlation pools cells and
+    days. What the month's mean holds (level, trend, season) is removed: what is left is the weekly
     cycle, a lockdown's edges and the day-to-day noise of the emissions. A map that does not change within a month
     (the memorisation baseline) has no day-to-day skill and scores 0.
 
