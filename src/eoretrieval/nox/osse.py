@@ -30,7 +30,7 @@ Public names: :class:`Networks`, :data:`METHODS`, :func:`load_networks`, :func:`
 :func:`methods_of`, :func:`level_estimates`, :func:`scale_scores`, :func:`amf_bias_diagnostic`, :func:`scale_views`, :func:`critical_inflation`,
 :func:`fit_inflation`, :func:`inflate`, :func:`vae_scores`, :func:`aggregate`, :func:`trend_by_region`,
 :func:`evaluation_days`, :func:`shuffled_observations`, :func:`anomaly_coherence`, :func:`anomaly_skill`,
-:func:`paired_world_gain`, :func:`inventory_table`,
+:data:`ANOMALY_TOP_FRACTION`, :func:`paired_world_gain`, :func:`inventory_table`,
 :func:`load_world_files`, :func:`targets_by_world`, :func:`coverage_vs_amf_bias`, :func:`fill_gaps`.
 """
 
@@ -56,10 +56,13 @@ __all__ = ["Networks", "METHODS", "methods_of", "load_networks", "estimate_world
            "critical_inflation", "fit_inflation", "inflate", "vae_scores", "aggregate", "amf_bias_diagnostic",
            "amf_bias_summary", "trend_by_region",
            "evaluation_days", "SCALES", "shuffled_observations", "anomaly_coherence", "anomaly_skill",
-           "paired_world_gain", "inventory_table", "load_world_files", "require_training_grid", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
+           "ANOMALY_TOP_FRACTION", "paired_world_gain", "inventory_table", "load_world_files", "require_training_grid", "targets_by_world", "coverage_vs_amf_bias", "WORLD_VARIABLES", "fill_gaps"]
 
 #: The methods of the study, in table order.
 METHODS = ("smaat_unet", "vae", "flux_divergence", "flux_divergence_7d", "variational", "prior", "memorisation")
+#: Share of the grid's cells, those with the largest mean true emission, that :func:`anomaly_skill` scores (the
+#: day-to-day control of notebook 01; the top 10 % of the first review that found the memorised map).
+ANOMALY_TOP_FRACTION = 0.1
 #: The scales at which the cVAE's intervals are calibrated and scored.
 SCALES = ("cell", "deg1", "total")
 
@@ -525,7 +528,8 @@ def anomaly_coherence(ens: xr.DataArray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
-def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: float = 0.1, factor: int = 1) -> float:
+def anomaly_skill(pred: xr.DataArray, truth: xr.DataArray, *, top_fraction: float = ANOMALY_TOP_FRACTION,
+                  factor: int = 1) -> float:
     """Correlation of an estimate's day-to-day anomalies with the truth's at the largest sources.
 
     With ``factor`` > 1 both fields are first averaged over blocks of ``factor`` x ``factor`` cells (area-weighted,
